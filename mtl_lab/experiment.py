@@ -1,0 +1,197 @@
+"""Build an experiment from a composed config, run it, and write its summary.
+
+``build_*`` functions turn config nodes into objects (registries for mtl_lab components, Hydra
+``_target_`` for library objects) and fail with a one-line :class:`ConfigError` before any training.
+:func:`run_experiment` seeds, fits, tests with the best checkpoint and writes ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from pytorch_lightning.loggers import Logger
+
+from mtl_lab import config as _config  # noqa: F401  (registers the metric_mode resolver)
+from mtl_lab.callbacks import TrainThroughput
+from mtl_lab.data import DATAMODULES, MultiTaskDataModule
+from mtl_lab.errors import ConfigError, DivergenceError
+from mtl_lab.models.architectures import ARCHITECTURES
+from mtl_lab.models.heads import HEADS
+from mtl_lab.module import MultiTaskModule
+from mtl_lab.summary import RunSummary, collect_metrics, write_summary
+from mtl_lab.tasks import TaskSpec
+from mtl_lab.weighting import WEIGHTINGS
+
+
+@dataclass
+class Experiment:
+    cfg: DictConfig
+    datamodule: MultiTaskDataModule
+    module: MultiTaskModule
+    trainer: pl.Trainer
+    throughput: TrainThroughput
+
+    @property
+    def checkpoint_callback(self) -> ModelCheckpoint | None:
+        return self.trainer.checkpoint_callback if self.trainer.checkpoint_callbacks else None
+
+
+def _node(cfg: DictConfig, key: str) -> dict[str, Any]:
+    value = cfg.get(key)
+    if value is None:
+        raise ConfigError(f"{key}: missing config node (select one with {key}=<name>)")
+    return OmegaConf.to_container(value, resolve=True)  # type: ignore[return-value]
+
+
+def build_datamodule(cfg: DictConfig) -> MultiTaskDataModule:
+    tasks = cfg.get("tasks")
+    selection = list(tasks) if tasks is not None and not isinstance(tasks, str) else tasks
+    return DATAMODULES.build(_node(cfg, "data"), tasks=selection)
+
+
+def build_module(cfg: DictConfig, datamodule: MultiTaskDataModule) -> MultiTaskModule:
+    tasks = datamodule.tasks
+    architecture = ARCHITECTURES.build(
+        _node(cfg, "architecture"),
+        tasks=list(tasks),
+        input_shape=datamodule.input_shape,
+        encoder=_node(cfg, "encoder"),
+    )
+    head_spec = _node(cfg, "head")
+    heads = {
+        name: HEADS.build(head_spec, in_dim=architecture.feature_dim(name), out_dim=spec.num_outputs)
+        for name, spec in tasks.items()
+    }
+    weighting = WEIGHTINGS.build(_node(cfg, "weighting"), tasks=tasks)
+    scheduler_cfg = cfg.get("scheduler")
+    return MultiTaskModule(
+        tasks=tasks,
+        architecture=architecture,
+        heads=heads,
+        weighting=weighting,
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=instantiate(scheduler_cfg.builder) if scheduler_cfg else None,
+        scheduler_interval=scheduler_cfg.get("interval", "epoch") if scheduler_cfg else "epoch",
+    )
+
+
+def logged_metric_names(tasks: Mapping[str, TaskSpec]) -> list[str]:
+    """Every ``<split>/...`` name the module logs for these tasks (weights and strategy values aside)."""
+    names = []
+    for split in ("train", "val", "test"):
+        names.append(f"{split}/loss")
+        for task, spec in tasks.items():
+            names.append(f"{split}/{task}/loss")
+            names += [f"{split}/{task}/{metric}" for metric in spec.make_metrics()]
+    return names
+
+
+def check_optimized_metric(name: str, tasks: Mapping[str, TaskSpec]) -> None:
+    known = logged_metric_names(tasks)
+    if name not in known:
+        message = f"optimized_metric: {name!r} is not a logged metric; choices include val/loss, "
+        message += ", ".join(n for n in known if n.startswith("val/") and n != "val/loss")
+        close = difflib.get_close_matches(name, known, n=1)
+        raise ConfigError(message + (f"; did you mean {close[0]!r}?" if close else ""))
+
+
+def _instantiate_all(cfg: DictConfig, key: str) -> list[Any]:
+    node = cfg.get(key)
+    if not node:
+        return []
+    return [instantiate(value) for value in node.values() if value is not None]
+
+
+def build_trainer(cfg: DictConfig, extra_callbacks: list[Callback]) -> pl.Trainer:
+    callbacks: list[Callback] = _instantiate_all(cfg, "callbacks") + extra_callbacks
+    loggers: list[Logger] = _instantiate_all(cfg, "logger")
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+
+def build_experiment(cfg: DictConfig) -> Experiment:
+    """Everything a run needs, built and validated; nothing has trained yet."""
+    datamodule = build_datamodule(cfg)
+    check_optimized_metric(str(cfg.optimized_metric), datamodule.tasks)
+    module = build_module(cfg, datamodule)
+    throughput = TrainThroughput()
+    trainer = build_trainer(cfg, [throughput])
+    return Experiment(cfg=cfg, datamodule=datamodule, module=module, trainer=trainer, throughput=throughput)
+
+
+def _best_checkpoint(experiment: Experiment) -> str | None:
+    callback = experiment.checkpoint_callback
+    if callback is None:
+        return None
+    for path in (callback.best_model_path, callback.last_model_path):
+        if path and Path(path).is_file():
+            return str(path)
+    return None
+
+
+def _optimized_value(experiment: Experiment, metrics: Mapping[str, float]) -> float | None:
+    name = str(experiment.cfg.optimized_metric)
+    callback = experiment.checkpoint_callback
+    if callback is not None and callback.monitor == name and callback.best_model_score is not None:
+        return float(callback.best_model_score)
+    return metrics.get(name)
+
+
+def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> RunSummary:
+    """Seed, build, fit, test with the best checkpoint, write ``summary.json`` (rank 0) and return it.
+
+    A diverged run (:class:`DivergenceError`) or a failed one still writes its summary, then re-raises.
+    """
+    started = time.perf_counter()
+    output = Path(output_dir or cfg.paths.output_dir)
+    if cfg.get("seed") is not None:
+        pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    experiment = build_experiment(cfg)
+    trainer, module = experiment.trainer, experiment.module
+    summary = RunSummary(
+        status="completed",
+        tasks={name: spec.describe() for name, spec in experiment.datamodule.tasks.items()},
+        seed=cfg.get("seed"),
+    )
+    try:
+        trainer.fit(module, datamodule=experiment.datamodule)
+        summary.metrics = collect_metrics(trainer.callback_metrics)
+        if cfg.get("test", True):
+            checkpoint = _best_checkpoint(experiment)
+            results = trainer.test(
+                module, datamodule=experiment.datamodule, ckpt_path=checkpoint, verbose=False
+            )
+            summary.metrics.update(collect_metrics(results[0] if results else {}))
+    except DivergenceError as err:
+        summary.status = "diverged"
+        summary.diverged_at_step = err.step
+        summary.error = str(err)
+        summary.metrics = collect_metrics(trainer.callback_metrics)
+        raise
+    except Exception as err:
+        summary.status = "failed"
+        summary.error = f"{type(err).__name__}: {err}".splitlines()[0]
+        raise
+    finally:
+        summary.weights = {
+            t: float(c)
+            for t, c in zip(module.task_names, module.weighting.current_coefficients(), strict=True)
+        }
+        summary.checkpoint = _best_checkpoint(experiment)
+        summary.optimized_metric = {
+            "name": str(cfg.optimized_metric),
+            "value": _optimized_value(experiment, summary.metrics),
+        }
+        summary.wall_time_s = time.perf_counter() - started
+        summary.train_samples_per_s = experiment.throughput.samples_per_s
+        if trainer.is_global_zero:
+            write_summary(summary, output / "summary.json")
+    return summary

@@ -1,0 +1,1 @@
+"""Networks: encoders (shared trunks), heads (one per task) and architectures that combine them."""

@@ -1,0 +1,7 @@
+"""Encoders: one file per family, registered by name in :data:`ENCODERS`."""
+
+from mtl_lab.models.encoders.base import ENCODERS, Encoder, make_activation
+from mtl_lab.models.encoders.cnn import CNNEncoder
+from mtl_lab.models.encoders.mlp import MLPEncoder
+
+__all__ = ["ENCODERS", "CNNEncoder", "Encoder", "MLPEncoder", "make_activation"]

@@ -1,0 +1,52 @@
+"""Small convolutional encoder for images: [conv3x3 -> BN -> ReLU -> maxpool2] per block, then a Linear."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from mtl_lab.errors import ConfigError
+from mtl_lab.models.encoders.base import ENCODERS, Encoder, make_activation
+
+
+@ENCODERS.register("cnn")
+class CNNEncoder(Encoder):
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        channels: Sequence[int] = (32, 64),
+        out_dim: int = 128,
+        activation: str = "relu",
+        batch_norm: bool = True,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if len(input_shape) != 3:
+            raise ConfigError(
+                "encoder.name: 'cnn' needs image inputs (C, H, W), "
+                f"but the data gives shape {tuple(input_shape)}"
+            )
+        blocks: list[nn.Module] = []
+        in_ch = int(input_shape[0])
+        for ch in channels:
+            blocks += [nn.Conv2d(in_ch, int(ch), kernel_size=3, padding=1)]
+            if batch_norm:
+                blocks.append(nn.BatchNorm2d(int(ch)))
+            blocks += [make_activation(activation), nn.MaxPool2d(2, ceil_mode=True)]
+            in_ch = int(ch)
+        self.features = nn.Sequential(*blocks, nn.Flatten())
+        with torch.no_grad():
+            flat = self.features(torch.zeros(1, *input_shape)).shape[1]
+        self.fc = nn.Linear(flat, out_dim)
+        self.head_act = make_activation(activation)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.out_dim = out_dim
+
+    @property
+    def last_layer(self) -> nn.Module:
+        return self.fc
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.dropout(self.head_act(self.fc(self.features(x))))

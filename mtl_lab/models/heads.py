@@ -1,0 +1,54 @@
+"""Task heads: map a task's features to its predictions (logits or regression outputs).
+
+A head is built with ``in_dim`` (the architecture's feature size for the task) and ``out_dim`` (the
+task's ``num_outputs``); what the outputs mean (logits, values) is the task kind's business (tasks.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from mtl_lab.models.encoders.base import make_activation
+from mtl_lab.registry import Registry
+
+HEADS: Registry[nn.Module] = Registry("head")
+
+
+@HEADS.register("linear")
+class LinearHead(nn.Module):
+    """An affine map ``W f + b``."""
+
+    def __init__(self, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_dim, out_dim)
+
+    def forward(self, features: Tensor) -> Tensor:
+        return self.linear(features)
+
+
+@HEADS.register("mlp")
+class MLPHead(nn.Module):
+    """Hidden layers (Linear + activation + dropout) followed by an output Linear."""
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        hidden_dims: Sequence[int] = (64,),
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for width in hidden_dims:
+            layers += [nn.Linear(in_dim, int(width)), make_activation(activation)]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            in_dim = int(width)
+        layers.append(nn.Linear(in_dim, out_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, features: Tensor) -> Tensor:
+        return self.net(features)

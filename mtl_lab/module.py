@@ -1,0 +1,256 @@
+"""MultiTaskModule: the training step of DESIGN.md as a LightningModule.
+
+    features = architecture(x); predictions = heads[t](features[t]); L_t = tasks[t].loss(...)
+    stats    = only what the weighting declared (global losses, per-task gradient norms / Gramian)
+    c, extra = weighting(L, stats)            (c detached)
+    objective = sum_t c_t L_t + extra          -> returned to Lightning: ONE backward per step
+
+Statistics come from small ``torch.autograd.grad`` passes that stop at the shared representation or
+the shared parameters; they never touch ``.grad``. Under DDP they are averaged over ranks before use;
+under mixed precision with a grad scaler they are measured on the scaled loss and unscaled.
+
+Logged names: ``<split>/<task>/loss``, ``<split>/loss`` (sum of the unweighted task losses, comparable
+across strategies), ``<split>/<task>/<metric>``, ``train/objective`` (what is backpropagated),
+``train/weight/<task>`` (coefficients) and the strategy's own values (``train/log_var/<task>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+from mtl_lab.errors import DivergenceError
+from mtl_lab.models.architectures import Architecture, Features
+from mtl_lab.tasks import TaskSpec
+from mtl_lab.weighting import GradientStats, Weighting
+
+OptimizerFactory = Callable[..., Optimizer]
+SchedulerFactory = Callable[[Optimizer], Any]
+
+
+@dataclass
+class StepOutput:
+    predictions: dict[str, Tensor]
+    losses: Tensor  # [K], task order of the module
+    features: Features
+
+
+class MultiTaskModule(pl.LightningModule):
+    """Architecture + one head per task + a weighting strategy, trained with one backward per step.
+
+    ``optimizer`` is a factory taking ``params`` (Hydra ``_partial_: true``); ``scheduler`` an optional
+    factory taking the optimizer, stepped every ``scheduler_interval`` (``epoch`` or ``step``).
+    """
+
+    def __init__(
+        self,
+        tasks: Mapping[str, TaskSpec],
+        architecture: Architecture,
+        heads: Mapping[str, nn.Module],
+        weighting: Weighting,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        scheduler_interval: str = "epoch",
+    ) -> None:
+        super().__init__()
+        self.tasks = dict(tasks)
+        self.task_names = list(tasks)
+        self.architecture = architecture
+        self.heads = nn.ModuleDict(dict(heads))
+        self.weighting = weighting
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.scheduler_interval = scheduler_interval
+        self.train_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
+        self.val_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
+        self.test_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
+
+    # ----------------------------------------------------------------------------- forward and losses
+    def forward(self, inputs: Tensor) -> dict[str, Tensor]:
+        features = self.architecture(inputs)
+        return {t: self.heads[t](features.per_task[t]) for t in self.task_names}
+
+    def shared_step(self, batch: Mapping[str, Any]) -> StepOutput:
+        features = self.architecture(batch["inputs"])
+        predictions = {t: self.heads[t](features.per_task[t]) for t in self.task_names}
+        masks = batch.get("masks") or {}
+        losses = torch.stack(
+            [
+                self.tasks[t].compute_loss(predictions[t], batch["targets"][t], masks.get(t))
+                for t in self.task_names
+            ]
+        )
+        return StepOutput(predictions=predictions, losses=losses, features=features)
+
+    # ----------------------------------------------------------------------------- statistics
+    def _distributed(self) -> bool:
+        return self._trainer is not None and self.trainer.world_size > 1
+
+    def _reduce_mean(self, value: Tensor) -> Tensor:
+        if not self._distributed():
+            return value
+        return self.trainer.strategy.reduce(value.detach().clone(), reduce_op="mean")
+
+    def _loss_scale(self) -> float:
+        if self._trainer is None:
+            return 1.0
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        return float(scaler.get_scale()) if scaler is not None and scaler.is_enabled() else 1.0
+
+    def _grad_inputs(self, features: Features) -> list[Tensor]:
+        level = self.weighting.grad_level
+        if level == "representation":
+            return [features.shared]
+        params = (
+            self.architecture.last_shared_parameters()
+            if level == "last_shared_layer"
+            else self.architecture.shared_parameters()
+        )
+        return [p for p in params if p.requires_grad]
+
+    def task_gramian(self, losses: Tensor, features: Features) -> Tensor:
+        """K x K Gramian of the per-task gradients at the weighting's ``grad_level``, same on all ranks.
+
+        Parameter levels: per-rank gradients are averaged first (the gradient of the global mean loss),
+        then G G^T. Representation level: the global representation is the concatenation over ranks,
+        so the Gramian is sum_r G_r G_r^T / world^2.
+        """
+        inputs = self._grad_inputs(features)
+        scale = self._loss_scale()
+        rows = []
+        for k in range(len(self.task_names)):
+            grads = torch.autograd.grad(losses[k] * scale, inputs, retain_graph=True, allow_unused=True)
+            flat = [
+                (g if g is not None else torch.zeros_like(x)).reshape(-1).float()
+                for g, x in zip(grads, inputs, strict=True)
+            ]
+            rows.append(torch.cat(flat) / scale)
+        matrix = torch.stack(rows)
+        if self.weighting.grad_level == "representation":
+            gramian = self._reduce_mean(matrix @ matrix.T)
+            if self._distributed():
+                gramian = gramian / self.trainer.world_size
+            return gramian
+        matrix = self._reduce_mean(matrix)
+        return matrix @ matrix.T
+
+    def statistics(self, step: StepOutput) -> GradientStats:
+        """Compute exactly the statistics the weighting declared in ``requires``."""
+        required = self.weighting.requires
+        stats = GradientStats()
+        if "global_losses" in required:
+            stats.global_losses = self._reduce_mean(step.losses.detach().float())
+        if required & {"grad_norms", "gramian"}:
+            gramian = self.task_gramian(step.losses, step.features)
+            stats.gramian = gramian
+            stats.grad_norms = gramian.diagonal().clamp_min(0).sqrt()
+        return stats
+
+    # ----------------------------------------------------------------------------- steps
+    def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> Tensor:
+        step = self.shared_step(batch)
+        weighting = self.weighting(step.losses, self.statistics(step))
+        coefficients = weighting.coefficients.to(step.losses.dtype)
+        objective = (coefficients * step.losses).sum() + weighting.extra
+        self._stop_if_diverged(objective, step.losses)
+
+        batch_size = int(batch["inputs"].shape[0])
+        self._log_losses("train", step.losses, batch_size, on_step=True)
+        self.log("train/objective", objective.detach(), on_step=True, on_epoch=False, batch_size=batch_size)
+        for i, task in enumerate(self.task_names):
+            self.log(
+                f"train/weight/{task}", coefficients[i], on_step=True, on_epoch=False, batch_size=batch_size
+            )
+        for name, value in self.weighting.logged_values().items():
+            self.log(f"train/{name}", value, on_step=True, on_epoch=False, batch_size=batch_size)
+        self._update_metrics("train", step.predictions, batch, batch_size)
+        return objective
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self.weighting.on_after_optimizer_step()
+
+    def validation_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
+        self._evaluate("val", batch)
+
+    def test_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
+        self._evaluate("test", batch)
+
+    def _evaluate(self, split: str, batch: Mapping[str, Any]) -> None:
+        step = self.shared_step(batch)
+        batch_size = int(batch["inputs"].shape[0])
+        self._log_losses(split, step.losses, batch_size, on_step=False)
+        self._update_metrics(split, step.predictions, batch, batch_size)
+
+    def _stop_if_diverged(self, objective: Tensor, losses: Tensor) -> None:
+        diverged = not bool(torch.isfinite(objective))
+        if self._distributed():
+            diverged = self.trainer.strategy.reduce_boolean_decision(diverged, all=False)
+        if diverged:
+            values = {t: float(losses[i]) for i, t in enumerate(self.task_names)}
+            values["objective"] = float(objective)
+            raise DivergenceError(int(self.global_step), values)
+
+    # ----------------------------------------------------------------------------- logging
+    def _log_losses(self, split: str, losses: Tensor, batch_size: int, on_step: bool) -> None:
+        sync = not on_step
+        detached = losses.detach()
+        for i, task in enumerate(self.task_names):
+            self.log(
+                f"{split}/{task}/loss",
+                detached[i],
+                on_step=on_step,
+                on_epoch=not on_step,
+                batch_size=batch_size,
+                sync_dist=sync,
+            )
+        self.log(
+            f"{split}/loss",
+            detached.sum(),
+            on_step=on_step,
+            on_epoch=not on_step,
+            batch_size=batch_size,
+            sync_dist=sync,
+            prog_bar=True,
+        )
+
+    def _metrics(self, split: str) -> nn.ModuleDict:
+        return {"train": self.train_metrics, "val": self.val_metrics, "test": self.test_metrics}[split]
+
+    def _update_metrics(
+        self, split: str, predictions: Mapping[str, Tensor], batch: Mapping[str, Any], batch_size: int
+    ) -> None:
+        masks = batch.get("masks") or {}
+        for task in self.task_names:
+            prediction, target = predictions[task], batch["targets"][task]
+            if task in masks:
+                prediction, target = prediction[masks[task]], target[masks[task]]
+            if target.shape[0] == 0:
+                continue
+            collection = self._metrics(split)[task]
+            collection.update(*self.tasks[task].metric_inputs(prediction, target))
+            for name, metric in collection.items():
+                self.log(
+                    f"{split}/{task}/{name}", metric, on_step=False, on_epoch=True, batch_size=batch_size
+                )
+
+    # ----------------------------------------------------------------------------- optimisation
+    def configure_optimizers(self) -> Any:
+        strategy_groups = self.weighting.param_groups(base_lr=0.0)
+        strategy_ids = {id(p) for group in strategy_groups for p in group["params"]}
+        model_params = [p for p in self.parameters() if p.requires_grad and id(p) not in strategy_ids]
+        optimizer = self.optimizer_factory(params=model_params)
+        for group in self.weighting.param_groups(base_lr=optimizer.defaults["lr"]):
+            optimizer.add_param_group(group)
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": self.scheduler_interval},
+        }

@@ -1,0 +1,88 @@
+"""``summary.json``: the machine-readable record of one run, read by sweeps and reports.
+
+Fields: ``status`` ("completed", "failed", "diverged"), ``tasks`` ({name: {kind, num_outputs, loss}}),
+``metrics`` (every logged name -> final value: ``test/*`` from the best checkpoint's test, ``val/*``
+from the last validation epoch, ``train/*`` epoch metrics from the last epoch and per-step values
+(losses, ``train/weight/<task>``, ``train/log_var/<task>``) from the last step), ``weights`` ({task:
+final coefficient}), ``optimized_metric`` ({name, value}: the best checkpoint's score when the
+checkpoint monitors it), ``wall_time_s``, ``train_samples_per_s``, ``checkpoint`` (best checkpoint
+path, else the last one, else null), ``seed``; ``diverged_at_step`` and ``error`` when relevant.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor
+
+SUMMARY_FILE = "summary.json"
+
+
+@dataclass
+class RunSummary:
+    status: str
+    tasks: dict[str, dict[str, Any]]
+    metrics: dict[str, float] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)
+    optimized_metric: dict[str, Any] = field(default_factory=dict)
+    wall_time_s: float | None = None
+    train_samples_per_s: float | None = None
+    checkpoint: str | None = None
+    seed: int | None = None
+    diverged_at_step: int | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {k: v for k, v in data.items() if v is not None or k not in ("diverged_at_step", "error")}
+
+
+def _number(value: Any) -> float | None:
+    number = float(value.item() if isinstance(value, Tensor) else value)
+    return number if math.isfinite(number) else None
+
+
+def collect_metrics(logged: Mapping[str, Any]) -> dict[str, float]:
+    """Logged values (tensors or numbers) as plain floats keyed by their full name, sorted."""
+    return {name: _number(value) for name, value in sorted(logged.items())}  # type: ignore[misc]
+
+
+def write_summary(summary: RunSummary, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(summary.to_json(), indent=2, sort_keys=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_summary(path: str | Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def format_results_table(summary: Mapping[str, Any], split: str = "test") -> str:
+    """Per-task table of a summary's ``<split>/<task>/*`` metrics, one row per task."""
+    metrics: Mapping[str, float | None] = summary["metrics"]
+    rows = []
+    columns: list[str] = []
+    for task, info in summary["tasks"].items():
+        prefix = f"{split}/{task}/"
+        values = {k[len(prefix) :]: v for k, v in metrics.items() if k.startswith(prefix)}
+        for name in values:
+            if name not in columns:
+                columns.append(name)
+        rows.append((task, str(info["kind"]), values, summary.get("weights", {}).get(task)))
+    columns.sort(key=lambda c: (c != "loss", c))
+    header = ["task", "kind", *columns, "weight"]
+    table = [header]
+    for task, kind, values, weight in rows:
+        cells = [f"{values[c]:.4f}" if values.get(c) is not None else "-" for c in columns]
+        table.append([task, kind, *cells, f"{weight:.4f}" if weight is not None else "-"])
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    return "\n".join(lines)
