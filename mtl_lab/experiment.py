@@ -29,6 +29,7 @@ from mtl_lab.models.heads import HEADS
 from mtl_lab.module import MultiTaskModule
 from mtl_lab.summary import RunSummary, collect_metrics, write_summary
 from mtl_lab.tasks import TaskSpec
+from mtl_lab.typecheck import check_target_node, check_value
 from mtl_lab.weighting import WEIGHTINGS
 
 
@@ -78,8 +79,8 @@ def build_module(cfg: DictConfig, datamodule: MultiTaskDataModule) -> MultiTaskM
         architecture=architecture,
         heads=heads,
         weighting=weighting,
-        optimizer=instantiate(cfg.optimizer),
-        scheduler=instantiate(scheduler_cfg.builder) if scheduler_cfg else None,
+        optimizer=_instantiate("optimizer", cfg.optimizer),
+        scheduler=_instantiate("scheduler.builder", scheduler_cfg.builder) if scheduler_cfg else None,
         scheduler_interval=scheduler_cfg.get("interval", "epoch") if scheduler_cfg else "epoch",
     )
 
@@ -104,21 +105,38 @@ def check_optimized_metric(name: str, tasks: Mapping[str, TaskSpec]) -> None:
         raise ConfigError(message + (f"; did you mean {close[0]!r}?" if close else ""))
 
 
+def _instantiate(key: str, node: DictConfig, **provided: Any) -> Any:
+    check_target_node(key, OmegaConf.to_container(node, resolve=True), provided)  # type: ignore[arg-type]
+    return instantiate(node, **provided)
+
+
 def _instantiate_all(cfg: DictConfig, key: str) -> list[Any]:
     node = cfg.get(key)
     if not node:
         return []
-    return [instantiate(value) for value in node.values() if value is not None]
+    return [_instantiate(f"{key}.{name}", value) for name, value in node.items() if value is not None]
 
 
 def build_trainer(cfg: DictConfig, extra_callbacks: list[Callback]) -> pl.Trainer:
     callbacks: list[Callback] = _instantiate_all(cfg, "callbacks") + extra_callbacks
     loggers: list[Logger] = _instantiate_all(cfg, "logger")
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    return _instantiate("trainer", cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+
+#: Top-level keys of ``train.yaml`` and their types.
+RUN_KEYS: dict[str, Any] = {
+    "seed": int | None,
+    "tasks": list[str] | str | None,
+    "optimized_metric": str,
+    "test": bool,
+}
 
 
 def build_experiment(cfg: DictConfig) -> Experiment:
     """Everything a run needs, built and validated; nothing has trained yet."""
+    for key, annotation in RUN_KEYS.items():
+        value = cfg.get(key)
+        check_value(key, OmegaConf.to_object(value) if OmegaConf.is_config(value) else value, annotation)
     datamodule = build_datamodule(cfg)
     check_optimized_metric(str(cfg.optimized_metric), datamodule.tasks)
     module = build_module(cfg, datamodule)
@@ -152,8 +170,8 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
     """
     started = time.perf_counter()
     output = Path(output_dir or cfg.paths.output_dir)
-    if cfg.get("seed") is not None:
-        pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    if isinstance(cfg.get("seed"), int):
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
     experiment = build_experiment(cfg)
     trainer, module = experiment.trainer, experiment.module
     summary = RunSummary(

@@ -192,8 +192,8 @@ class MultiTaskModule(pl.LightningModule):
         if self._distributed():
             diverged = self.trainer.strategy.reduce_boolean_decision(diverged, all=False)
         if diverged:
-            values = {t: float(losses[i]) for i, t in enumerate(self.task_names)}
-            values["objective"] = float(objective)
+            values = {t: float(losses[i].detach()) for i, t in enumerate(self.task_names)}
+            values["objective"] = float(objective.detach())
             raise DivergenceError(int(self.global_step), values)
 
     # ----------------------------------------------------------------------------- logging

@@ -9,11 +9,11 @@ the closest match.
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from mtl_lab.errors import ConfigError, unknown_choice
+from mtl_lab.typecheck import check_arguments
 
 T = TypeVar("T")
 
@@ -62,23 +62,8 @@ class Registry(Generic[T]):
         name = str(spec["name"])
         kwargs = {k: v for k, v in spec.items() if k != "name"}
         builder = self.resolve(name)
-        _check_arguments(f"{self.group}.{name}", builder, kwargs, extra)
+        check_arguments(f"{self.group}.{name}", builder, kwargs, extra)
         return builder(**kwargs, **extra)
-
-
-def _check_arguments(
-    where: str, builder: Callable[..., Any], kwargs: Mapping[str, Any], extra: Mapping[str, Any]
-) -> None:
-    """Fail in one line when the YAML keys do not match the builder's signature."""
-    try:
-        signature = inspect.signature(builder)
-    except (TypeError, ValueError):
-        return
-    try:
-        signature.bind(**kwargs, **extra)
-    except TypeError as err:
-        accepted = [p for p in signature.parameters if p not in extra and p not in {"args", "kwargs"}]
-        raise ConfigError(f"{where}: {err}; accepted keys: {', '.join(accepted) or '(none)'}") from err
 
 
 def _import_path(group: str, path: str) -> Callable[..., Any]:

@@ -68,8 +68,9 @@ class MultiTaskDataModule(pl.LightningDataModule, ABC):
     """A datamodule that declares its tasks and yields multi-task batch dicts.
 
     Subclasses implement :meth:`declare_tasks`, :attr:`input_shape` and :meth:`make_splits`
-    (in-memory tensors). ``tasks`` selects a subset of the declared tasks (None = all); selecting one
-    task gives a single-task baseline on the same data.
+    (in-memory tensors), deterministic from ``seed`` (None counts as 0, so every DDP rank builds
+    the same data even in an unseeded run). ``tasks`` selects a subset of the declared tasks
+    (None = all); selecting one task gives a single-task baseline on the same data.
     """
 
     name: str = "data"
@@ -79,7 +80,7 @@ class MultiTaskDataModule(pl.LightningDataModule, ABC):
         batch_size: int = 128,
         eval_batch_size: int | None = None,
         num_workers: int = 0,
-        seed: int = 0,
+        seed: int | None = 0,
         tasks: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
@@ -88,7 +89,7 @@ class MultiTaskDataModule(pl.LightningDataModule, ABC):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.num_workers = num_workers
-        self.seed = seed
+        self.seed = 0 if seed is None else seed  # data stay deterministic even in an unseeded run
         self.tasks = self._select(self.declare_tasks(), tasks)
         self._splits: dict[str, TensorSplit] = {}
 
