@@ -155,6 +155,11 @@ def _best_checkpoint(experiment: Experiment) -> str | None:
     return None
 
 
+def _coefficients(module: MultiTaskModule) -> dict[str, float]:
+    coefficients = module.weighting.current_coefficients()
+    return {task: float(c) for task, c in zip(module.task_names, coefficients, strict=True)}
+
+
 def _optimized_value(experiment: Experiment, metrics: Mapping[str, float]) -> float | None:
     name = str(experiment.cfg.optimized_metric)
     callback = experiment.checkpoint_callback
@@ -181,6 +186,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
     )
     try:
         trainer.fit(module, datamodule=experiment.datamodule)
+        summary.weights = _coefficients(module)  # at the end of training, before the best checkpoint loads
         summary.metrics = collect_metrics(trainer.callback_metrics)
         if cfg.get("test", True):
             checkpoint = _best_checkpoint(experiment)
@@ -199,10 +205,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         summary.error = f"{type(err).__name__}: {err}".splitlines()[0]
         raise
     finally:
-        summary.weights = {
-            t: float(c)
-            for t, c in zip(module.task_names, module.weighting.current_coefficients(), strict=True)
-        }
+        summary.weights = summary.weights or _coefficients(module)
         summary.checkpoint = _best_checkpoint(experiment)
         summary.optimized_metric = {
             "name": str(cfg.optimized_metric),

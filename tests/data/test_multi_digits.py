@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+from mtl_lab.data import MultiDigitsDataModule
+from mtl_lab.data.multi_digits import _stratified_pools
+from mtl_lab.errors import ConfigError
+
+
+def test_tasks_and_shapes() -> None:
+    dm = MultiDigitsDataModule(train_size=100, val_size=50, test_size=50, offset=3)
+    assert {t: (s.kind, s.num_outputs) for t, s in dm.tasks.items()} == {
+        "left": ("classification", 10),
+        "right": ("classification", 10),
+        "sum": ("regression", 1),
+    }
+    train = dm.split("train")
+    assert train.inputs.shape == (100, 1, 11, 11) and dm.input_shape == (1, 11, 11)
+    assert float(train.inputs.min()) >= 0.0 and float(train.inputs.max()) <= 1.0
+    assert torch.equal(
+        train.targets["sum"].squeeze(1), (train.targets["left"] + train.targets["right"]).float()
+    )
+
+
+def test_images_overlay_the_left_and_right_source_digits() -> None:
+    dm = MultiDigitsDataModule(train_size=20, val_size=5, test_size=5, offset=3, seed=3)
+    split = dm.split("train")
+    digits = load_digits()
+    images = digits.images / 16.0
+    for i in range(5):
+        image = split.inputs[i, 0].numpy()
+        # the top-left 3x3 corner only holds the left digit; it must be one of that class's images
+        corner = image[:3, :3]
+        left_class = digits.target == int(split.targets["left"][i])
+        assert np.isclose(images[left_class][:, :3, :3], corner, atol=1e-6).all(axis=(1, 2)).any()
+        corner = image[-3:, -3:]
+        right_class = digits.target == int(split.targets["right"][i])
+        assert np.isclose(images[right_class][:, -3:, -3:], corner, atol=1e-6).all(axis=(1, 2)).any()
+
+
+def test_source_digit_pools_are_disjoint_and_stratified() -> None:
+    labels = load_digits().target
+    pools = _stratified_pools(labels, np.random.RandomState(0))
+    train, val, test = (set(pools[s].tolist()) for s in ("train", "val", "test"))
+    assert not train & val and not train & test and not val & test
+    assert len(train | val | test) == len(labels)
+    for cls in range(10):
+        share = np.mean(labels[pools["train"]] == cls)
+        assert abs(share - np.mean(labels == cls)) < 0.01
+
+
+def test_deterministic_from_seed() -> None:
+    a = MultiDigitsDataModule(train_size=50, val_size=10, test_size=10, seed=5).split("train")
+    b = MultiDigitsDataModule(train_size=50, val_size=10, test_size=10, seed=5).split("train")
+    c = MultiDigitsDataModule(train_size=50, val_size=10, test_size=10, seed=6).split("train")
+    assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets["left"], b.targets["left"])
+    assert not torch.equal(a.inputs, c.inputs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"offset": 9}, "data.offset"), ({"train_size": 0}, "data.train_size")]
+)
+def test_invalid_settings(kwargs: dict[str, int], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        MultiDigitsDataModule(**kwargs)

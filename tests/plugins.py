@@ -1,0 +1,100 @@
+"""Test plug-ins, loaded by dotted path the way users plug in their own classes
+(``weighting.name=plugins:NaNAfter``, ``data.name=plugins:PartialLabels``,
+``+callbacks.rank_check._target_=plugins.RankConsistencyCheck``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback
+from torch import Tensor
+
+from mtl_lab.data import MultiTaskDataModule, TensorSplit
+from mtl_lab.tasks import TaskSpec
+from mtl_lab.weighting import FixedWeighting, GradientStats, WeightingOutput
+
+
+class NaNAfter(FixedWeighting):
+    """Fixed weights whose objective turns NaN from training step ``after`` on (0-based count)."""
+
+    def __init__(self, tasks: Mapping[str, TaskSpec], after: int = 5) -> None:
+        super().__init__(tasks)
+        self.after = after
+        self.calls = 0
+
+    def forward(self, losses: Tensor, stats: GradientStats) -> WeightingOutput:
+        out = super().forward(losses, stats)
+        if self.calls >= self.after:
+            out.extra = out.extra + torch.tensor(float("nan"))
+        self.calls += 1
+        return out
+
+
+class PartialLabels(MultiTaskDataModule):
+    """Two tasks; the second is labelled for half of the samples. ``bad_label`` corrupts one label."""
+
+    name = "partial"
+
+    def __init__(self, bad_label: int | None = None, **kwargs: object) -> None:
+        self.bad_label = bad_label
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def declare_tasks(self) -> dict[str, TaskSpec]:
+        return {"a": TaskSpec("a", "classification", 3), "b": TaskSpec("b", "regression", 1)}
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (4,)
+
+    def make_splits(self) -> dict[str, TensorSplit]:
+        splits = {}
+        for split in ("train", "val", "test"):
+            labels = torch.arange(10) % 3
+            if self.bad_label is not None and split == "val":
+                labels[4] = self.bad_label
+            splits[split] = TensorSplit(
+                inputs=torch.randn(10, 4),
+                targets={"a": labels, "b": torch.randn(10, 1)},
+                masks={"b": torch.arange(10) % 2 == 0},
+            )
+        return splits
+
+
+class RankConsistencyCheck(Callback):
+    def __init__(self) -> None:
+        self.checks = 0
+        self.max_weighting_diff = 0.0
+        self.max_param_diff = 0.0
+        self.coefficients: list[list[float]] = []
+
+    @staticmethod
+    def _spread(pl_module: pl.LightningModule, tensors: list[torch.Tensor]) -> float:
+        flat = torch.cat([t.detach().float().reshape(-1) for t in tensors])
+        gathered = pl_module.all_gather(flat)  # [world, n]
+        return float((gathered - gathered[0]).abs().max())
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        weighting = pl_module.weighting
+        state = [*weighting.parameters(), *weighting.buffers(), weighting.current_coefficients()]
+        self.max_weighting_diff = max(self.max_weighting_diff, self._spread(pl_module, state))
+        self.max_param_diff = max(self.max_param_diff, self._spread(pl_module, list(pl_module.parameters())))
+        self.coefficients.append([float(c) for c in weighting.current_coefficients()])
+        self.checks += 1
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero:
+            report = {
+                "world_size": trainer.world_size,
+                "checks": self.checks,
+                "max_weighting_diff": self.max_weighting_diff,
+                "max_param_diff": self.max_param_diff,
+                "coefficients": self.coefficients,
+            }
+            Path(trainer.default_root_dir, "rank_check.json").write_text(json.dumps(report))

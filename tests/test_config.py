@@ -1,0 +1,109 @@
+"""Every config file in conf/ is composed and built (parametrized over the files on disk)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+from omegaconf import DictConfig
+from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, RichProgressBar
+from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+from pytorch_lightning.strategies import DDPStrategy
+
+from mtl_lab.config import config_dir
+from mtl_lab.experiment import build_experiment
+from mtl_lab.module import MultiTaskModule
+
+CONF = config_dir()
+# groups whose options need a device this machine may not have: built with the CPU accelerator
+NEEDS_CPU_OVERRIDE = {"trainer/gpu", "trainer/ddp"}
+EXTRA = {
+    "encoder/mlp": [],
+    "data/gradnorm_toy": ["encoder=mlp", "data.train_size=64", "data.val_size=16", "data.test_size=16"],
+    "experiment/gradnorm_toy": ["data.train_size=64", "data.val_size=16", "data.test_size=16"],
+}
+CONFIG_FILES = sorted(
+    str(p.relative_to(CONF).with_suffix(""))
+    for p in CONF.rglob("*.yaml")
+    if p.parent != CONF and p.parent.name not in {"hydra", "paths"}
+)
+
+
+def test_config_files_are_all_covered() -> None:
+    groups = {f.split("/")[0] for f in CONFIG_FILES}
+    assert groups == {
+        "architecture",
+        "callbacks",
+        "data",
+        "debug",
+        "encoder",
+        "experiment",
+        "head",
+        "logger",
+        "optimizer",
+        "scheduler",
+        "trainer",
+        "weighting",
+    }
+    assert (CONF / "train.yaml").is_file()
+
+
+@pytest.mark.parametrize("config_file", CONFIG_FILES)
+def test_every_config_file_composes_and_builds(
+    config_file: str, make_config: Callable[..., DictConfig]
+) -> None:
+    group, option = config_file.split("/")
+    overrides = [f"{group}={option}", *EXTRA.get(config_file, [])]
+    if config_file in NEEDS_CPU_OVERRIDE:
+        overrides += ["trainer.accelerator=cpu", "trainer.devices=1"]
+    # the fast preset removes callbacks.rich_progress_bar, which callbacks/none does not have
+    cfg = make_config(*overrides, fast=group != "callbacks")
+    experiment = build_experiment(cfg)
+    assert isinstance(experiment.module, MultiTaskModule)
+    assert isinstance(experiment.trainer, pl.Trainer)
+    optimizers = experiment.module.configure_optimizers()
+    if group == "scheduler":
+        assert optimizers["lr_scheduler"]["interval"] == "epoch"
+        assert (
+            type(optimizers["lr_scheduler"]["scheduler"]).__name__
+            == {"cosine": "CosineAnnealingLR", "step": "StepLR"}[option]
+        )
+    if group == "optimizer":
+        assert type(optimizers).__name__.lower() == option
+    if group == "logger":
+        expected = {"csv": CSVLogger, "tensorboard": TensorBoardLogger}[option]
+        assert [type(lg) for lg in experiment.trainer.loggers] == [expected]
+        assert Path(experiment.trainer.loggers[0].log_dir).is_relative_to(cfg.paths.output_dir)
+    if config_file == "callbacks/default":
+        kinds = {type(c) for c in experiment.trainer.callbacks}
+        assert {ModelCheckpoint, EarlyStopping, RichProgressBar, LearningRateMonitor} <= kinds
+        checkpoint = experiment.checkpoint_callback
+        assert checkpoint.monitor == "val/loss" and checkpoint.mode == "min" and checkpoint.save_last
+    if config_file == "trainer/ddp_cpu":
+        strategy = experiment.trainer.strategy
+        assert isinstance(strategy, DDPStrategy) and strategy.process_group_backend == "gloo"
+        assert experiment.trainer.num_devices == 2
+
+
+def test_optimized_metric_sets_checkpoint_and_early_stopping_direction(
+    make_config: Callable[..., DictConfig],
+) -> None:
+    cfg = make_config("optimized_metric=val/left/accuracy", fast=False)
+    experiment = build_experiment(cfg)
+    stopping = next(c for c in experiment.trainer.callbacks if isinstance(c, EarlyStopping))
+    assert experiment.checkpoint_callback.mode == "max" and stopping.mode == "max"
+    assert experiment.checkpoint_callback.monitor == "val/left/accuracy"
+
+
+def test_gradnorm_toy_experiment_matches_the_papers_setup(make_config: Callable[..., DictConfig]) -> None:
+    cfg = make_config("experiment=gradnorm_toy", fast=False)
+    assert list(cfg.data.sigmas) == [1.0, 100.0] and cfg.data.input_dim == 250 and cfg.data.output_dim == 100
+    assert list(cfg.encoder.hidden_dims) == [100, 100, 100, 100] and cfg.encoder.activation == "relu"
+    assert cfg.head.name == "linear" and cfg.weighting.name == "gradnorm" and cfg.weighting.alpha == 0.12
+
+
+def test_seed_zero_is_a_seed(make_config: Callable[..., DictConfig]) -> None:
+    cfg = make_config("seed=0")
+    assert cfg.seed == 0 and cfg.data.seed == 0

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+import torch
+from conftest import SMALL_CNN
+from omegaconf import DictConfig
+
+from mtl_lab.experiment import build_datamodule, build_experiment, build_module
+from mtl_lab.module import MultiTaskModule
+from mtl_lab.weighting import WEIGHTINGS
+
+GRAD_LEVELS = ["last_shared_layer", "representation", "params"]
+
+
+def module_and_batch(cfg: DictConfig) -> tuple[MultiTaskModule, dict]:
+    dm = build_datamodule(cfg)
+    dm.setup("fit")
+    return build_module(cfg, dm), next(iter(dm.train_dataloader()))
+
+
+@pytest.mark.parametrize("weighting", WEIGHTINGS.names())
+def test_exactly_one_backward_per_step_for_every_strategy(
+    weighting: str, make_config: Callable[..., DictConfig]
+) -> None:
+    cfg = make_config(
+        f"weighting={weighting}",
+        *SMALL_CNN,
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=3",
+        "trainer.limit_val_batches=1",
+        "test=false",
+    )
+    experiment = build_experiment(cfg)
+    module = experiment.module
+    counts: Counter[str] = Counter()
+    for name, param in module.named_parameters():
+        param.register_post_accumulate_grad_hook(lambda p, name=name: counts.update([name]))
+    experiment.trainer.fit(module, datamodule=experiment.datamodule)
+    trainable = [n for n, p in module.named_parameters() if p.requires_grad]
+    assert {counts[n] for n in trainable} == {3}, "every parameter's .grad is accumulated once per step"
+
+
+@pytest.mark.parametrize("level", GRAD_LEVELS)
+def test_task_gramian_matches_separate_per_task_backward_passes(
+    level: str, make_config: Callable[..., DictConfig]
+) -> None:
+    module, batch = module_and_batch(
+        make_config("weighting=gradnorm", f"weighting.grad_level={level}", *SMALL_CNN)
+    )
+    module.eval()  # freeze batch-norm statistics so every forward pass is identical
+    step = module.shared_step(batch)
+    gramian = module.task_gramian(step.losses, step.features)
+
+    rows = []
+    for k in range(len(module.task_names)):
+        fresh = module.shared_step(batch)
+        if level == "representation":
+            inputs = [fresh.features.shared]
+        elif level == "last_shared_layer":
+            inputs = module.architecture.last_shared_parameters()
+        else:
+            inputs = module.architecture.shared_parameters()
+        grads = torch.autograd.grad(fresh.losses[k], inputs)
+        rows.append(torch.cat([g.reshape(-1) for g in grads]))
+    expected = torch.stack(rows) @ torch.stack(rows).T
+    assert gramian.shape == (3, 3)
+    assert torch.allclose(gramian, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("weighting", WEIGHTINGS.names())
+def test_statistics_are_computed_only_when_the_strategy_asks(
+    weighting: str, make_config: Callable[..., DictConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module, batch = module_and_batch(make_config(f"weighting={weighting}", *SMALL_CNN))
+    calls = []
+    original = torch.autograd.grad
+    monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: calls.append(1) or original(*a, **k))
+    stats = module.statistics(module.shared_step(batch))
+    needs_grads = bool(module.weighting.requires & {"grad_norms", "gramian"})
+    assert len(calls) == (3 if needs_grads else 0)
+    assert (stats.grad_norms is not None) == needs_grads
+    assert (stats.global_losses is not None) == ("global_losses" in module.weighting.requires)
+    if needs_grads:
+        assert torch.allclose(stats.grad_norms**2, stats.gramian.diagonal())
+
+
+def test_logged_names_follow_the_split_task_metric_convention(make_config: Callable[..., DictConfig]) -> None:
+    cfg = make_config("weighting=uncertainty", *SMALL_CNN, "trainer.max_epochs=1", "test=false")
+    experiment = build_experiment(cfg)
+    experiment.trainer.fit(experiment.module, datamodule=experiment.datamodule)
+    logged = set(experiment.trainer.callback_metrics)
+    for task in ("left", "right", "sum"):
+        assert {
+            f"train/{task}/loss",
+            f"val/{task}/loss",
+            f"train/weight/{task}",
+            f"train/log_var/{task}",
+        } <= logged
+    assert {
+        "val/left/accuracy",
+        "val/left/macro_f1",
+        "val/sum/mae",
+        "val/sum/rmse",
+        "train/left/accuracy",
+    } <= logged
+    assert {"train/loss", "val/loss", "train/objective"} <= logged
+    val = experiment.trainer.callback_metrics
+    assert torch.isclose(
+        val["val/loss"], sum(val[f"val/{t}/loss"] for t in ("left", "right", "sum")), rtol=1e-5
+    )
+
+
+def test_objective_is_the_weighted_sum_plus_the_strategys_term(
+    make_config: Callable[..., DictConfig],
+) -> None:
+    module, batch = module_and_batch(
+        make_config("weighting=uncertainty", "weighting.init_log_var=0.5", *SMALL_CNN)
+    )
+    objective = module.training_step(batch, 0)  # outside a Trainer, self.log() is a no-op
+    losses = module.shared_step(batch).losses.detach()
+    precisions = torch.exp(torch.tensor(-0.5)) * torch.tensor([1.0, 1.0, 0.5])
+    assert torch.isclose(objective, (precisions * losses).sum() + 0.5 * 0.5 * 3, rtol=1e-4)
