@@ -6,6 +6,8 @@ run, end the process with one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
+import warnings
+
 import hydra
 from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_only
@@ -14,6 +16,9 @@ from mtl_lab.config import config_dir
 from mtl_lab.errors import MtlLabError
 from mtl_lab.experiment import run_experiment
 from mtl_lab.summary import SUMMARY_FILE, format_results_table
+
+# Lightning 2.6 with torch 2.13 warns about its own pytree internals on every run; nothing a user can act on.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
