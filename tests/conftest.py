@@ -15,8 +15,6 @@ from omegaconf import DictConfig, open_dict
 
 from mtl_lab.config import config_dir
 
-os.environ.setdefault("WANDB_MODE", "offline")
-
 REPO = Path(__file__).resolve().parents[1]
 
 #: Overrides that make any MultiDigits run take a couple of seconds on a CPU.
@@ -58,7 +56,7 @@ def run_cli(
     args: Sequence[str], cwd: Path, timeout: float = 300, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m mtl_lab.train <args>`` the way a user would, tests/ on PYTHONPATH for helpers."""
-    environment = {**os.environ, "PYTHONPATH": str(REPO / "tests"), "WANDB_MODE": "offline", **env}
+    environment = {**os.environ, "PYTHONPATH": str(REPO / "tests"), **env}
     return subprocess.run(
         [sys.executable, "-m", "mtl_lab.train", *args],
         cwd=cwd,

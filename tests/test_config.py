@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
-from omegaconf import DictConfig
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, RichProgressBar
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 from pytorch_lightning.strategies import DDPStrategy
@@ -24,6 +26,7 @@ EXTRA = {
     "data/gradnorm_toy": ["encoder=mlp", "data.train_size=64", "data.val_size=16", "data.test_size=16"],
     "experiment/gradnorm_toy": ["data.train_size=64", "data.val_size=16", "data.test_size=16"],
 }
+# hydra/ and paths/ hold run-level settings, checked below and used by every CLI test
 CONFIG_FILES = sorted(
     str(p.relative_to(CONF).with_suffix(""))
     for p in CONF.rglob("*.yaml")
@@ -85,6 +88,21 @@ def test_every_config_file_composes_and_builds(
         strategy = experiment.trainer.strategy
         assert isinstance(strategy, DDPStrategy) and strategy.process_group_backend == "gloo"
         assert experiment.trainer.num_devices == 2
+
+
+def test_hydra_and_paths_configs_put_each_run_in_its_own_directory_under_outputs() -> None:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("train", return_hydra_config=True)
+    hydra = OmegaConf.to_container(cfg.hydra, resolve=False)
+    assert hydra["run"]["dir"] == "${paths.log_dir}/runs/${now:%Y-%m-%d}/${now:%H-%M-%S_%f}"
+    assert (
+        hydra["sweep"]["dir"].startswith("${paths.log_dir}/multirun/")
+        and hydra["sweep"]["subdir"] == "${hydra.job.num}"
+    )
+    assert hydra["job"]["chdir"] is False
+    paths = OmegaConf.to_container(cfg.paths, resolve=False)
+    assert paths == {"log_dir": "${hydra:runtime.cwd}/outputs", "output_dir": "${hydra:runtime.output_dir}"}
 
 
 def test_optimized_metric_sets_checkpoint_and_early_stopping_direction(
