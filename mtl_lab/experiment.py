@@ -200,9 +200,10 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         summary.error = str(err)
         summary.metrics = collect_metrics(trainer.callback_metrics)
         raise
-    except Exception as err:
+    except BaseException as err:  # Lightning turns Ctrl-C into SystemExit(1)
         summary.status = "failed"
-        summary.error = f"{type(err).__name__}: {err}".splitlines()[0]
+        interrupted = isinstance(err, (KeyboardInterrupt, SystemExit))
+        summary.error = "interrupted" if interrupted else f"{type(err).__name__}: {err}".splitlines()[0]
         raise
     finally:
         summary.weights = summary.weights or _coefficients(module)

@@ -98,3 +98,17 @@ class RankConsistencyCheck(Callback):
                 "coefficients": self.coefficients,
             }
             Path(trainer.default_root_dir, "rank_check.json").write_text(json.dumps(report))
+
+
+class RaiseAt(Callback):
+    """Raises ``KeyboardInterrupt`` (``error: interrupt``) or ``RuntimeError`` at training step ``step``."""
+
+    def __init__(self, step: int, error: str = "runtime") -> None:
+        self.step = step
+        self.error = error
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if trainer.global_step == self.step:
+            raise KeyboardInterrupt if self.error == "interrupt" else RuntimeError("boom\nsecond line")

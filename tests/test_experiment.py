@@ -127,6 +127,26 @@ def test_divergence_stops_writes_diverged_summary_and_keeps_last_good_checkpoint
 
 
 @pytest.mark.parametrize(
+    ("kind", "raised", "error"),
+    [("runtime", RuntimeError, "RuntimeError: boom"), ("interrupt", SystemExit, "interrupted")],
+)
+def test_failed_or_interrupted_run_writes_failed_summary_and_keeps_checkpoints(
+    kind: str, raised: type[BaseException], error: str, make_config: Callable[..., DictConfig]
+) -> None:
+    cfg = make_config(
+        "+callbacks.fail._target_=plugins.RaiseAt",
+        "+callbacks.fail.step=5",
+        f"+callbacks.fail.error={kind}",
+        *SMALL_CNN,
+    )
+    with pytest.raises(raised):
+        run_experiment(cfg)
+    summary = read(cfg)
+    assert summary["status"] == "failed" and summary["error"] == error
+    assert summary["checkpoint"] is not None and Path(summary["checkpoint"]).is_file()
+
+
+@pytest.mark.parametrize(
     ("overrides", "error", "message"),
     [
         (
