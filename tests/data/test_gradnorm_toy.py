@@ -12,12 +12,13 @@ def test_targets_follow_the_papers_formula() -> None:
     assert list(dm.tasks) == ["task_0", "task_1", "task_2"]
     assert all(s.kind == "regression" and s.num_outputs == 100 and s.loss == "mse" for s in dm.tasks.values())
     split = dm.split("train")
-    # regenerate B and eps_t exactly as documented: B ~ N(0, 10^2), eps_t ~ N(0, 3.5^2), then x ~ N(0, 0.01^2)
+    # regenerate B and eps_t exactly as documented: B ~ N(0, 10^2), eps_t ~ N(0, 3.5^2), then x = 0.01 z with z ~ N(0, I)
     g = torch.Generator().manual_seed(4)
     b = torch.randn(100, 250, generator=g) * 10.0
     eps = [torch.randn(100, 250, generator=g) * 3.5 for _ in range(3)]
-    x = torch.randn(32, 250, generator=g) * 0.01
-    assert torch.equal(split.inputs, x)
+    z = torch.randn(32, 250, generator=g)
+    x = z * 0.01
+    assert torch.equal(split.inputs, z)  # the network sees the standardised input x / input_std
     for t, sigma in enumerate([1.0, 100.0, 10.0]):
         assert torch.allclose(split.targets[f"task_{t}"], sigma * torch.tanh(x @ (b + eps[t]).T))
 
