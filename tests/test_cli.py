@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAST, SMALL_CNN, run_cli
+from omegaconf import OmegaConf
 
 
 def test_module_entry_point_trains_tests_and_writes_summary_where_asked(tmp_path: Path) -> None:
@@ -108,3 +109,13 @@ def test_ddp_on_two_cpu_processes_keeps_strategy_state_identical_on_every_rank(
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["train_samples_per_s"] > 0
     assert (run_dir / "train_ddp_process_1.log").is_file(), "rank 1 ran inside the same run directory"
+
+
+def test_multirun_gives_every_job_its_own_directory_and_summary(tmp_path: Path) -> None:
+    result = run_cli(["-m", "weighting=fixed,uncertainty", "debug=fast_dev_run", *FAST[-4:]], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summaries = sorted((tmp_path / "outputs" / "multirun").glob("*/*/*/summary.json"))
+    assert [p.parent.name for p in summaries] == ["0", "1"]
+    overrides = [list(OmegaConf.load(p.parent / ".hydra" / "overrides.yaml")) for p in summaries]
+    assert [o[0] for o in overrides] == ["weighting=fixed", "weighting=uncertainty"]
+    assert all(json.loads(p.read_text())["status"] == "completed" for p in summaries)

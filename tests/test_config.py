@@ -102,7 +102,7 @@ def test_hydra_and_paths_configs_put_each_run_in_its_own_directory_under_outputs
     )
     assert hydra["job"]["chdir"] is False
     paths = OmegaConf.to_container(cfg.paths, resolve=False)
-    assert paths == {"log_dir": "${hydra:runtime.cwd}/outputs", "output_dir": "${hydra:runtime.output_dir}"}
+    assert paths == {"log_dir": "outputs", "output_dir": "${hydra:runtime.output_dir}"}
 
 
 def test_optimized_metric_sets_checkpoint_and_early_stopping_direction(
