@@ -21,7 +21,6 @@ from hydra.utils import get_object
 from mtl_lab.errors import ConfigError
 
 _SIMPLE = (bool, int, float, str)
-_UNCHECKED = object()
 
 
 def _functions(target: Callable[..., Any]) -> list[Callable[..., Any]]:

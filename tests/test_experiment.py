@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import SMALL_CNN
+from conftest import FAST, SMALL_CNN, compose_config
 from omegaconf import DictConfig
 
 from mtl_lab.errors import ConfigError, DataError, DivergenceError
@@ -67,11 +67,7 @@ def test_run_writes_a_complete_summary(make_config: Callable[..., DictConfig]) -
     assert Path(cfg.paths.output_dir, "csv", "metrics.csv").is_file()
 
 
-def test_same_seed_gives_the_same_summary_metrics(
-    make_config: Callable[..., DictConfig], tmp_path: Path
-) -> None:
-    from conftest import FAST, compose_config
-
+def test_same_seed_gives_the_same_summary_metrics(tmp_path: Path) -> None:
     overrides = [*FAST, *SMALL_CNN, "weighting=gradnorm", "trainer.max_epochs=1"]
     first = run_experiment(compose_config(overrides, tmp_path / "a"))
     second = run_experiment(compose_config(overrides, tmp_path / "b"))
