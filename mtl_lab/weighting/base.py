@@ -57,6 +57,12 @@ class Weighting(nn.Module):
     """Base class. Subclasses set :attr:`requires` and implement :meth:`forward`."""
 
     requires: ClassVar[frozenset[str]] = frozenset()
+    #: What the coefficients always satisfy, checked by the contract tests: ``"sum_to_one"``,
+    #: ``"sum_to_num_tasks"`` (sum_k c_k = K) or ``"none"`` (no fixed normalisation).
+    normalization: ClassVar[str] = "none"
+    #: Relabelling the tasks (permuting losses and statistics) permutes the coefficients the same way.
+    #: False for strategies that draw random numbers or keep order-dependent state.
+    permutation_invariant: ClassVar[bool] = True
 
     def __init__(self, tasks: Mapping[str, TaskSpec], grad_level: str = "last_shared_layer") -> None:
         super().__init__()

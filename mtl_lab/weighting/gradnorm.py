@@ -40,6 +40,7 @@ MIN_WEIGHT = 1e-6
 @WEIGHTINGS.register("gradnorm")
 class GradNormWeighting(Weighting):
     requires = frozenset({"global_losses", "grad_norms"})
+    normalization = "sum_to_num_tasks"
 
     def __init__(
         self,

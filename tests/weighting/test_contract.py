@@ -71,3 +71,42 @@ def test_state_round_trips_through_a_checkpoint(name: str) -> None:
     assert torch.equal(restored.current_coefficients(), weighting.current_coefficients())
     for key, value in weighting.state_dict().items():
         assert torch.equal(restored.state_dict()[key], value)
+
+
+def _permuted_stats(stats: GradientStats, order: list[int]) -> GradientStats:
+    def rows(t: torch.Tensor | None) -> torch.Tensor | None:
+        return None if t is None else t[order]
+
+    gramian = None if stats.gramian is None else stats.gramian[order][:, order]
+    return GradientStats(
+        global_losses=rows(stats.global_losses), grad_norms=rows(stats.grad_norms), gramian=gramian
+    )
+
+
+@pytest.mark.parametrize("name", WEIGHTINGS.names())
+def test_coefficients_satisfy_the_declared_normalization(name: str) -> None:
+    weighting = WEIGHTINGS.build({"name": name}, tasks=TASKS)
+    losses = torch.tensor([1.5, 20.0, 0.7], requires_grad=True)
+    coefficients = weighting(losses, stats_for(weighting, losses)).coefficients
+    expected = {"sum_to_one": 1.0, "sum_to_num_tasks": 3.0}.get(weighting.normalization)
+    assert weighting.normalization in ("sum_to_one", "sum_to_num_tasks", "none")
+    if expected is not None:
+        assert float(coefficients.sum()) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in WEIGHTINGS.names() if WEIGHTINGS.resolve(n).permutation_invariant]
+)
+def test_relabelling_the_tasks_permutes_the_coefficients(name: str) -> None:
+    order = [2, 0, 1]
+    permuted_tasks = {k: TASKS[k] for k in [list(TASKS)[i] for i in order]}
+    losses = torch.tensor([1.5, 20.0, 0.7], requires_grad=True)
+    weighting = WEIGHTINGS.build({"name": name}, tasks=TASKS)
+    permuted = WEIGHTINGS.build({"name": name}, tasks=permuted_tasks)
+    for _ in range(3):  # a few steps, so that stateful strategies move away from their initial state
+        stats = stats_for(weighting, losses)
+        original = weighting(losses, stats).coefficients
+        relabelled = permuted(losses[order], _permuted_stats(stats, order)).coefficients
+        weighting.on_after_optimizer_step()
+        permuted.on_after_optimizer_step()
+        assert torch.allclose(relabelled, original[order], atol=1e-5)
