@@ -103,8 +103,7 @@ class MultiTaskModule(pl.LightningModule):
         scaler = getattr(self.trainer.precision_plugin, "scaler", None)
         return float(scaler.get_scale()) if scaler is not None and scaler.is_enabled() else 1.0
 
-    def _grad_inputs(self, features: Features) -> list[Tensor]:
-        level = self.weighting.grad_level
+    def _grad_inputs(self, features: Features, level: str) -> list[Tensor]:
         if level == "representation":
             return [features.shared]
         params = (
@@ -114,14 +113,16 @@ class MultiTaskModule(pl.LightningModule):
         )
         return [p for p in params if p.requires_grad]
 
-    def task_gramian(self, losses: Tensor, features: Features) -> Tensor:
-        """K x K Gramian of the per-task gradients at the weighting's ``grad_level``, same on all ranks.
+    def task_gramian(self, losses: Tensor, features: Features, grad_level: str | None = None) -> Tensor:
+        """K x K Gramian of the per-task gradients at ``grad_level`` (default: the weighting's), same on
+        all ranks.
 
         Parameter levels: per-rank gradients are averaged first (the gradient of the global mean loss),
         then G G^T. Representation level: the global representation is the concatenation over ranks,
         so the Gramian is sum_r G_r G_r^T / world^2.
         """
-        inputs = self._grad_inputs(features)
+        level = grad_level or self.weighting.grad_level
+        inputs = self._grad_inputs(features, level)
         scale = self._loss_scale()
         rows = []
         for k in range(len(self.task_names)):
@@ -132,7 +133,7 @@ class MultiTaskModule(pl.LightningModule):
             ]
             rows.append(torch.cat(flat) / scale)
         matrix = torch.stack(rows)
-        if self.weighting.grad_level == "representation":
+        if level == "representation":
             gramian = self._reduce_mean(matrix @ matrix.T)
             if self._distributed():
                 gramian = gramian / self.trainer.world_size
@@ -140,14 +141,17 @@ class MultiTaskModule(pl.LightningModule):
         matrix = self._reduce_mean(matrix)
         return matrix @ matrix.T
 
-    def statistics(self, step: StepOutput) -> GradientStats:
-        """Compute exactly the statistics the weighting declared in ``requires``."""
-        required = self.weighting.requires
+    def statistics(
+        self, step: StepOutput, requires: frozenset[str] | None = None, grad_level: str | None = None
+    ) -> GradientStats:
+        """Compute exactly the statistics the weighting declared in ``requires`` (or those asked for,
+        at ``grad_level``: tests feed several strategies the statistics of one step)."""
+        required = self.weighting.requires if requires is None else requires
         stats = GradientStats()
         if "global_losses" in required:
             stats.global_losses = self._reduce_mean(step.losses.detach().float())
         if required & {"grad_norms", "gramian"}:
-            gramian = self.task_gramian(step.losses, step.features)
+            gramian = self.task_gramian(step.losses, step.features, grad_level)
             stats.gramian = gramian
             stats.grad_norms = gramian.diagonal().clamp_min(0).sqrt()
         return stats

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from mtl_lab.data import MultiTaskDataModule, TensorSplit
 from mtl_lab.tasks import TaskSpec
-from mtl_lab.weighting import FixedWeighting, GradientStats, WeightingOutput
+from mtl_lab.weighting import WEIGHTINGS, FixedWeighting, GradientStats, Weighting, WeightingOutput
 
 
 class NaNAfter(FixedWeighting):
@@ -98,6 +98,61 @@ class RankConsistencyCheck(Callback):
                 "coefficients": self.coefficients,
             }
             Path(trainer.default_root_dir, "rank_check.json").write_text(json.dumps(report))
+
+
+class AllWeightingsRankCheck(Callback):
+    """Feeds one instance of EVERY registered weighting the module's rank-reduced statistics of each
+    training batch (one extra forward in eval mode, so training is untouched) and all-gathers their
+    coefficients: writes ``all_weightings_rank_check.json`` with the largest spread across ranks per
+    strategy, the number of checks, and the first and last coefficients of each."""
+
+    def __init__(self) -> None:
+        self.weightings: dict[str, Weighting] = {}
+        self.max_diff: dict[str, float] = {}
+        self.first: dict[str, list[float]] = {}
+        self.last: dict[str, list[float]] = {}
+        self.checks = 0
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.weightings = {n: WEIGHTINGS.build({"name": n}, tasks=pl_module.tasks) for n in WEIGHTINGS}
+        self.weightings = {n: w.to(pl_module.device) for n, w in self.weightings.items()}
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        requires = frozenset().union(*(w.requires for w in self.weightings.values()))
+        levels = sorted({w.grad_level for w in self.weightings.values()})
+        pl_module.eval()
+        with torch.enable_grad():
+            step = pl_module.shared_step(batch)
+            stats = {level: pl_module.statistics(step, requires, level) for level in levels}
+        pl_module.train()
+        for name, weighting in self.weightings.items():
+            coefficients = weighting(step.losses.detach(), stats[weighting.grad_level]).coefficients.float()
+            gathered = pl_module.all_gather(coefficients)  # [world, K]
+            spread = float((gathered - gathered[0]).abs().max())
+            self.max_diff[name] = max(self.max_diff.get(name, 0.0), spread)
+            self.first.setdefault(name, coefficients.tolist())
+            self.last[name] = coefficients.tolist()
+            weighting.on_after_optimizer_step()
+        self.checks += 1
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        for weighting in self.weightings.values():
+            hook = getattr(weighting, "on_train_epoch_end", None)  # the loss-adaptive strategies' hook
+            if hook is not None:
+                hook()
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero:
+            report = {
+                "world_size": trainer.world_size,
+                "checks": self.checks,
+                "max_diff": self.max_diff,
+                "first": self.first,
+                "last": self.last,
+            }
+            Path(trainer.default_root_dir, "all_weightings_rank_check.json").write_text(json.dumps(report))
 
 
 class RaiseAt(Callback):

@@ -3,6 +3,7 @@
 from mtl_lab.weighting.base import WEIGHTINGS, GradientStats, Weighting, WeightingOutput
 from mtl_lab.weighting.fixed import FixedWeighting
 from mtl_lab.weighting.gradnorm import GradNormWeighting
+from mtl_lab.weighting.gramian import TorchJDWeighting
 from mtl_lab.weighting.uncertainty import UncertaintyWeighting
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "FixedWeighting",
     "GradNormWeighting",
     "GradientStats",
+    "TorchJDWeighting",
     "UncertaintyWeighting",
     "Weighting",
     "WeightingOutput",

@@ -63,6 +63,8 @@ class Weighting(nn.Module):
     #: Relabelling the tasks (permuting losses and statistics) permutes the coefficients the same way.
     #: False for strategies that draw random numbers or keep order-dependent state.
     permutation_invariant: ClassVar[bool] = True
+    #: Every coefficient is >= 0 (False for e.g. IMTL-G and Aligned-MTL, whose weights can be negative).
+    nonnegative: ClassVar[bool] = True
 
     def __init__(self, tasks: Mapping[str, TaskSpec], grad_level: str = "last_shared_layer") -> None:
         super().__init__()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
+import math
+from pathlib import Path
 
 import pytest
 import torch
+from conftest import FAST, SMALL_CNN, run_cli
 
 from mtl_lab.tasks import TaskSpec
-from mtl_lab.weighting import WEIGHTINGS, GradientStats, Weighting
+from mtl_lab.weighting import WEIGHTINGS, GradientStats, TorchJDWeighting, Weighting
 
 TASKS = {
     "a": TaskSpec("a", "classification", 3),
@@ -33,7 +37,8 @@ def test_coefficients_are_finite_detached_and_one_per_task(name: str) -> None:
     losses = torch.tensor([1.5, 20.0, 0.7], requires_grad=True)
     out = weighting(losses, stats_for(weighting, losses))
     assert out.coefficients.shape == (3,)
-    assert torch.isfinite(out.coefficients).all() and (out.coefficients >= 0).all()
+    assert torch.isfinite(out.coefficients).all()
+    assert (out.coefficients >= 0).all() or not weighting.nonnegative
     assert not out.coefficients.requires_grad
     assert out.extra.shape == () and torch.isfinite(out.extra)
     assert torch.equal(weighting.current_coefficients(), out.coefficients)
@@ -110,3 +115,94 @@ def test_relabelling_the_tasks_permutes_the_coefficients(name: str) -> None:
         weighting.on_after_optimizer_step()
         permuted.on_after_optimizer_step()
         assert torch.allclose(relabelled, original[order], atol=1e-5)
+
+
+def test_every_weighting_gets_identical_coefficients_on_both_ranks_of_a_ddp_run(tmp_path: Path) -> None:
+    """One 2-process CPU DDP run (pcgrad trains); a callback feeds every registered weighting the
+    module's rank-reduced statistics at every step and all-gathers their coefficients."""
+    run_dir = tmp_path / "run"
+    args = [
+        *FAST,
+        *SMALL_CNN,
+        "trainer=ddp_cpu",
+        "weighting=pcgrad",
+        "test=false",
+        "+callbacks.rank_check._target_=plugins.RankConsistencyCheck",
+        "+callbacks.all_weightings._target_=plugins.AllWeightingsRankCheck",
+        f"hydra.run.dir={run_dir}",
+    ]
+    result = run_cli(args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((run_dir / "all_weightings_rank_check.json").read_text())
+    assert report["world_size"] == 2 and report["checks"] == 4  # 256 samples / (64 x 2 ranks) x 2 epochs
+    assert sorted(report["max_diff"]) == WEIGHTINGS.names()
+    assert report["max_diff"] == {name: 0.0 for name in WEIGHTINGS.names()}
+    for name in WEIGHTINGS.names():
+        assert all(math.isfinite(c) for c in report["last"][name]), name
+    trained = json.loads((run_dir / "rank_check.json").read_text())
+    assert trained["max_weighting_diff"] == 0.0 and trained["max_param_diff"] == 0.0
+
+
+TORCHJD_BACKED = [n for n in WEIGHTINGS.names() if issubclass(WEIGHTINGS.resolve(n), TorchJDWeighting)]
+
+
+def _gramians(steps: int) -> list[torch.Tensor]:
+    """Gramians of conflicting task gradients (negative inner products), of very different norms."""
+    g = torch.Generator().manual_seed(1)
+    base = torch.tensor([[1.0, 0.0, 0.0], [-0.6, 0.8, 0.0], [-0.5, -0.5, 0.7]])
+    jacobians = [
+        (base + 0.3 * torch.randn(3, 3, generator=g)) * torch.tensor([[1.0], [5.0], [0.2]])
+        for _ in range(steps)
+    ]
+    return [j @ j.T for j in jacobians]
+
+
+@pytest.mark.parametrize("name", TORCHJD_BACKED)
+def test_coefficients_are_torchjds_weights_on_the_same_gramian(name: str) -> None:
+    """Same coefficients as a fresh torchjd Weighting fed the same Gramians (several steps, so the state
+    of stateful strategies is exercised); random strategies get torchjd under the same seed."""
+    weighting = WEIGHTINGS.build({"name": name}, tasks=TASKS)
+    reference = type(weighting).torchjd_class(**weighting.torchjd_kwargs)
+    losses = torch.ones(3)
+    for gramian in _gramians(4):
+        ours = weighting(losses, GradientStats(gramian=gramian)).coefficients
+        stat = gramian.double()
+        if name == "nash_mtl":  # torchjd's Nash-MTL takes the matrix J; any J with J J^T = G is the same
+            stat = torch.linalg.cholesky(stat)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(weighting.call_seed(int(weighting.calls) - 1))
+            expected = reference(stat).float()
+        assert ours.dtype == torch.float32 and not ours.requires_grad
+        assert torch.allclose(ours, expected, rtol=1e-4, atol=1e-6), (ours, expected)
+        weighting.on_after_optimizer_step()
+
+
+@pytest.mark.parametrize("name", TORCHJD_BACKED)
+def test_restored_strategy_gives_the_same_next_coefficients(name: str) -> None:
+    # Nash-MTL's state decides the coefficients when alpha is reused between solves
+    spec = {"name": name, **({"update_weights_every": 2} if name == "nash_mtl" else {})}
+    weighting = WEIGHTINGS.build(spec, tasks=TASKS)
+    *history, last = _gramians(4)
+    losses = torch.ones(3)
+    for gramian in history:
+        weighting(losses, GradientStats(gramian=gramian))
+    buffer = io.BytesIO()
+    torch.save(weighting.state_dict(), buffer)
+    buffer.seek(0)
+    restored = WEIGHTINGS.build(spec, tasks=TASKS)
+    restored.load_state_dict(torch.load(buffer, weights_only=True))
+    expected = weighting(losses, GradientStats(gramian=last)).coefficients
+    assert torch.equal(restored(losses, GradientStats(gramian=last)).coefficients, expected)
+    fresh = WEIGHTINGS.build(spec, tasks=TASKS)
+    if weighting.stateful:  # the state matters: a fresh strategy gives other coefficients on that Gramian
+        assert not torch.allclose(fresh(losses, GradientStats(gramian=last)).coefficients, expected)
+
+
+@pytest.mark.parametrize("name", TORCHJD_BACKED)
+def test_strategy_leaves_the_training_random_stream_untouched(name: str) -> None:
+    weighting = WEIGHTINGS.build({"name": name}, tasks=TASKS)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    weighting(torch.ones(3), GradientStats(gramian=_gramians(1)[0]))
+    assert torch.equal(torch.rand(3), expected)
