@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import FAST, SMALL_CNN, run_cli
+from conftest import FAST, SMALL_CNN, compose_config, run_cli
 
+from mtl_lab.experiment import run_experiment
 from mtl_lab.tasks import TaskSpec
 from mtl_lab.weighting import WEIGHTINGS, GradientStats, TorchJDWeighting, Weighting
 
@@ -206,3 +207,28 @@ def test_strategy_leaves_the_training_random_stream_untouched(name: str) -> None
     torch.manual_seed(123)
     weighting(torch.ones(3), GradientStats(gramian=_gramians(1)[0]))
     assert torch.equal(torch.rand(3), expected)
+
+
+#: A tiny bf16-mixed run: 3 training steps of 32 samples, one validation batch, no test.
+TINY_BF16 = [
+    *FAST,
+    *SMALL_CNN,
+    "trainer.precision=bf16-mixed",
+    "trainer.max_steps=3",
+    "trainer.max_epochs=1",
+    "data.train_size=96",
+    "data.val_size=32",
+    "data.test_size=32",
+    "data.batch_size=32",
+    "test=false",
+]
+
+
+@pytest.mark.parametrize("name", WEIGHTINGS.names())
+def test_bf16_mixed_run_trains_with_finite_coefficients(name: str, tmp_path: Path) -> None:
+    result = run_experiment(compose_config([*TINY_BF16, f"weighting={name}"], tmp_path / "run"))
+    assert result.status == "completed"
+    assert set(result.weights) == {"left", "right", "sum"}
+    assert all(math.isfinite(w) for w in result.weights.values())
+    logged = [v for k, v in result.metrics.items() if k.startswith("train/weight/") or k == "train/objective"]
+    assert len(logged) == 4 and all(math.isfinite(v) for v in logged)
