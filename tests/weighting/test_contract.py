@@ -119,14 +119,15 @@ def test_relabelling_the_tasks_permutes_the_coefficients(name: str) -> None:
 
 
 def test_every_weighting_gets_identical_coefficients_on_both_ranks_of_a_ddp_run(tmp_path: Path) -> None:
-    """One 2-process CPU DDP run (pcgrad trains); a callback feeds every registered weighting the
-    module's rank-reduced statistics at every step and all-gathers their coefficients."""
+    """One 2-process CPU DDP run (nash_mtl trains, its state checked by RankConsistencyCheck); a callback
+    feeds every registered weighting the module's rank-reduced statistics at every step and all-gathers
+    their coefficients (tests/weighting/test_gramian.py adds a real gradvac run in bf16)."""
     run_dir = tmp_path / "run"
     args = [
         *FAST,
         *SMALL_CNN,
         "trainer=ddp_cpu",
-        "weighting=pcgrad",
+        "weighting=nash_mtl",
         "test=false",
         "+callbacks.rank_check._target_=plugins.RankConsistencyCheck",
         "+callbacks.all_weightings._target_=plugins.AllWeightingsRankCheck",
@@ -142,6 +143,7 @@ def test_every_weighting_gets_identical_coefficients_on_both_ranks_of_a_ddp_run(
         assert all(math.isfinite(c) for c in report["last"][name]), name
     trained = json.loads((run_dir / "rank_check.json").read_text())
     assert trained["max_weighting_diff"] == 0.0 and trained["max_param_diff"] == 0.0
+    assert trained["coefficients"][-1] != trained["coefficients"][0], "nash_mtl's coefficients moved"
 
 
 TORCHJD_BACKED = [n for n in WEIGHTINGS.names() if issubclass(WEIGHTINGS.resolve(n), TorchJDWeighting)]
