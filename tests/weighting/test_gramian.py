@@ -160,7 +160,14 @@ def test_non_finite_gramian_leaves_coefficients_and_state_unchanged() -> None:
 def test_parameter_level_gramian_is_used_in_a_real_run(
     make_config: Callable[..., DictConfig], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cfg = make_config("weighting=mgda", "weighting.grad_level=params", *SMALL_CNN, "trainer.max_epochs=1")
+    cfg = make_config(
+        "weighting=mgda",
+        "weighting.grad_level=params",
+        *SMALL_CNN,
+        "data.train_size=128",
+        "trainer.max_epochs=1",
+        "test=false",
+    )
     experiment = build_experiment(cfg)
     module = experiment.module
     shared = {id(p) for p in module.architecture.shared_parameters()}
@@ -237,7 +244,14 @@ def test_ddp_run_of_a_random_stateful_strategy_in_bf16_keeps_ranks_identical(tmp
 
 
 def test_same_seed_gives_the_same_run_with_a_random_strategy(tmp_path: Path) -> None:
-    overrides = [*FAST, *SMALL_CNN, "weighting=pcgrad", "trainer.max_epochs=1", "test=false"]
+    overrides = [
+        *FAST,
+        *SMALL_CNN,
+        "weighting=pcgrad",
+        "data.train_size=128",
+        "trainer.max_epochs=1",
+        "test=false",
+    ]
     first = run_experiment(compose_config(overrides, tmp_path / "a"))
     second = run_experiment(compose_config(overrides, tmp_path / "b"))
     assert first.weights == second.weights and first.metrics == second.metrics
