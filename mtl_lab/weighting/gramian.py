@@ -18,7 +18,8 @@ Adapter contract:
 - State (GradVac's EMA targets, PCD's EMA of squared norms, Nash-MTL's previous alpha and step) lives in
   buffers of this module, loaded into torchjd before and read back after every call: it is in the
   ``state_dict`` and restored by checkpoints. The torchjd object itself is deliberately not a submodule.
-- A non-finite Gramian (fp16 overflow) leaves coefficients and state unchanged for that step.
+- A non-finite Gramian (fp16 overflow) leaves coefficients and state unchanged for that step; before
+  the first step the coefficients are 1/K.
 - Stateful strategies advance once per training-step call, i.e. once per micro-batch under gradient
   accumulation (each micro-batch's own Gramian).
 
@@ -52,12 +53,10 @@ class TorchJDWeighting(Weighting):
     """Adapter: coefficients = ``torchjd_weighting(G)`` for the K x K Gramian G of the step."""
 
     requires = frozenset({"gramian"})
-    #: Registered name, used in error messages (``weighting.<key>``).
+    #: Registered name (``weighting=<key>``), used in error messages.
     key: ClassVar[str] = ""
     #: The torchjd weighting class, built with the subclass's hyper-parameters.
     torchjd_class: ClassVar[type[torch.nn.Module]]
-    #: The method draws random numbers (then it takes a ``seed``).
-    random: ClassVar[bool] = False
     #: torchjd keeps state across calls (mirrored in this module's buffers).
     stateful: ClassVar[bool] = False
 
@@ -170,7 +169,6 @@ class PCGrad(TorchJDWeighting):
 
     key = "pcgrad"
     torchjd_class = aggregation.PCGradWeighting
-    random = True
     permutation_invariant = False
 
     def __init__(
@@ -325,7 +323,6 @@ class GradVac(TorchJDWeighting):
     key = "gradvac"
     stateful = True
     torchjd_class = aggregation.GradVacWeighting
-    random = True
     permutation_invariant = False
 
     def __init__(
