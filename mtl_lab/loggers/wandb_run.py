@@ -118,7 +118,7 @@ class WandbRunLogger(WandbLogger):
             if choice.mode != "online":
                 raise
             reason = f"{type(err).__name__}: {err}".splitlines()[0]
-            choice = ModeChoice("offline", fallback=f"the online W&B run did not start ({reason})")
+            choice = ModeChoice("offline", fallback=f"the online run did not start ({reason})")
             self._wandb_init["mode"] = "offline"
             run = super().experiment
         self.mode = choice

@@ -59,9 +59,9 @@ def credentials_problem(base_url: str) -> str | None:
             host=base_url, source="mtl_lab", prompt=False, update_session=False
         )
     except AuthenticationError as err:
-        return f"the W&B API key for {base_url} is invalid ({err})"
+        return f"the API key for {base_url} is invalid ({err})"
     if auth is None:
-        return f"no W&B API key for {base_url} (set WANDB_API_KEY or run `wandb login`)"
+        return f"no API key for {base_url} (set WANDB_API_KEY or run `wandb login`)"
     return None
 
 

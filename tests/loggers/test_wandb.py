@@ -4,6 +4,7 @@ from its local transaction log (``<run dir>/wandb/offline-run-*/run-*.wandb``)."
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -20,8 +21,9 @@ from wandb_records import OfflineRun, offline_runs
 
 from mtl_lab.errors import ConfigError, DivergenceError
 from mtl_lab.experiment import run_experiment
-from mtl_lab.loggers import WandbRunLogger
+from mtl_lab.loggers import WandbRunLogger, wandb_run
 from mtl_lab.loggers.wandb_run import summary_fields
+from mtl_lab.loggers.wandb_setup import ModeChoice
 
 TASKS = ("left", "right", "sum")
 #: 256 training samples in batches of 64 for 2 epochs; every step logged
@@ -97,7 +99,7 @@ def test_wandb_records_config_tags_metrics_coefficients_summary_and_best_checkpo
     # the best checkpoint as a model artifact, referenced in the run directory
     (artifact,) = run.artifacts
     assert artifact.type == "model" and artifact.name == f"model-{run.run.run_id}"
-    assert list(artifact.aliases) == ["best", "latest"]
+    assert set(artifact.aliases) == {"best", "latest"}
     (entry,) = artifact.manifest.contents
     assert entry.path == "model.ckpt" and entry.local_path == summary["checkpoint"]
     assert Path(entry.local_path).is_file() and Path(entry.local_path).name != "last.ckpt"
@@ -185,6 +187,41 @@ def test_ranks_other_than_zero_never_touch_wandb(tmp_path: Path, monkeypatch: py
     assert logger._experiment is None and wandb.run is None and not (tmp_path / "wandb").exists()
 
 
+def test_an_online_start_that_fails_falls_back_to_offline_with_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real_init, modes = wandb.init, []
+
+    def init(**kwargs: object) -> object:
+        modes.append(kwargs["mode"])
+        if kwargs["mode"] == "online":  # what wandb raises when the server refuses the run
+            raise wandb.errors.CommError("server said no")
+        return real_init(**kwargs)
+
+    monkeypatch.setattr(wandb, "init", init)
+    monkeypatch.setattr(wandb_run, "choose_mode", lambda offline: ModeChoice("online"))
+    logger = WandbRunLogger(save_dir=str(tmp_path))
+    with caplog.at_level(logging.WARNING, logger="mtl_lab"):
+        sync_dir = logger.experiment.settings.sync_dir
+    logger.finish_run({"status": "completed"})
+    assert modes == ["online", "offline"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        "W&B: the online run did not start (CommError: server said no); "
+        f"logging offline to {sync_dir}; upload later: wandb sync {sync_dir}"
+    ]
+    assert the_run(tmp_path).directory == Path(sync_dir) and the_run(tmp_path).exit_code == 0
+
+
+def test_wandb_mode_disabled_records_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    logger = WandbRunLogger(save_dir=str(tmp_path))
+    logger.log_hyperparams({"seed": 0})
+    logger.log_metrics({"train/loss": 1.0}, step=0)
+    logger.finish_run({"status": "completed", "metrics": {"train/loss": 1.0}})
+    assert logger.mode == ModeChoice("disabled") and wandb.run is None
+    assert not (tmp_path / "wandb").exists()
+
+
 def test_multirun_jobs_are_separate_wandb_runs_grouped_by_sweep_directory(tmp_path: Path) -> None:
     args = ["-m", "weighting=fixed,uncertainty", "logger=wandb", *FAST, *SMALL_CNN, *ONE_SHORT_EPOCH]
     result = run_cli(args, cwd=tmp_path)
@@ -223,7 +260,7 @@ def test_without_login_or_network_a_run_falls_back_to_offline_with_one_warning_l
     assert len(warnings) == 1, warnings
     (sync_dir,) = (run_dir / "wandb").glob("offline-run-*")
     assert warnings[0].endswith(
-        "W&B: no W&B API key for http://127.0.0.1:9 (set WANDB_API_KEY or run `wandb login`); "
+        "W&B: no API key for http://127.0.0.1:9 (set WANDB_API_KEY or run `wandb login`); "
         f"logging offline to {sync_dir}; upload later: wandb sync {sync_dir}"
     )
     run = the_run(run_dir)

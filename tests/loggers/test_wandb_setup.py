@@ -91,7 +91,7 @@ def test_unknown_wandb_mode_is_a_one_line_config_error(monkeypatch: pytest.Monke
 def test_no_api_key_falls_back_to_offline_and_says_why(server: str) -> None:
     choice = choose_mode(False, base_url=server)
     assert choice.mode == "offline"
-    assert choice.fallback == f"no W&B API key for {server} (set WANDB_API_KEY or run `wandb login`)"
+    assert choice.fallback == f"no API key for {server} (set WANDB_API_KEY or run `wandb login`)"
 
 
 def test_api_keys_are_found_in_the_environment_and_netrc(
