@@ -24,7 +24,14 @@ KEY = "k" * 40  # a well-formed API key
 @pytest.fixture(autouse=True)
 def no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     wandb_setup.singleton().settings  # noqa: B018  (load wandb's settings before the environment changes)
-    for variable in ("WANDB_MODE", "WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", "https_proxy", "http_proxy"):
+    for variable in (
+        "WANDB_MODE",
+        "WANDB_API_KEY",
+        "WANDB_IDENTITY_TOKEN_FILE",
+        "https_proxy",
+        "http_proxy",
+        "no_proxy",
+    ):
         monkeypatch.delenv(variable, raising=False)
         monkeypatch.delenv(variable.upper(), raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "no_netrc"))
