@@ -24,6 +24,7 @@ from mtl_lab import config as _config  # noqa: F401  (registers the metric_mode 
 from mtl_lab.callbacks import TrainThroughput
 from mtl_lab.data import DATAMODULES, MultiTaskDataModule
 from mtl_lab.errors import ConfigError, DivergenceError
+from mtl_lab.loggers import WandbRunLogger
 from mtl_lab.models.architectures import ARCHITECTURES
 from mtl_lab.models.heads import HEADS
 from mtl_lab.module import MultiTaskModule
@@ -171,7 +172,9 @@ def _optimized_value(experiment: Experiment, metrics: Mapping[str, float]) -> fl
 def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> RunSummary:
     """Seed, build, fit, test with the best checkpoint, write ``summary.json`` (rank 0) and return it.
 
-    A diverged run (:class:`DivergenceError`) or a failed one still writes its summary, then re-raises.
+    Every logger gets the resolved config as hyper-parameters before training; a W&B run ends with
+    the summary (:meth:`WandbRunLogger.finish_run`). A diverged run (:class:`DivergenceError`) or a
+    failed one still writes its summary (and ends its W&B run as failed), then re-raises.
     """
     started = time.perf_counter()
     output = Path(output_dir or cfg.paths.output_dir)
@@ -185,6 +188,9 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         seed=cfg.get("seed"),
     )
     try:
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+        for logger in trainer.loggers:
+            logger.log_hyperparams(resolved)  # type: ignore[arg-type]
         trainer.fit(module, datamodule=experiment.datamodule)
         summary.weights = _coefficients(module)  # at the end of training, before the best checkpoint loads
         summary.metrics = collect_metrics(trainer.callback_metrics)
@@ -216,4 +222,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         summary.train_samples_per_s = experiment.throughput.samples_per_s
         if trainer.is_global_zero:
             write_summary(summary, output / "summary.json")
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbRunLogger):
+                logger.finish_run(summary.to_json())
     return summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,18 @@ FAST = [
 ]
 #: A small CNN for MultiDigits.
 SMALL_CNN = ["encoder.channels=[8,8]", "encoder.out_dim=16"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def wandb_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """W&B never touches the network in tests: runs are offline (in-process and in subprocesses), and
+    its settings, cache and artifact staging live in a temporary directory, not in the user's home."""
+    home = tmp_path_factory.mktemp("wandb_home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WANDB_MODE", "offline")
+        for variable in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
+            patch.setenv(variable, str(home / variable.lower()))
+        yield
 
 
 def compose_config(overrides: Sequence[str], output_dir: Path) -> DictConfig:

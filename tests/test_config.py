@@ -16,6 +16,7 @@ from pytorch_lightning.strategies import DDPStrategy
 
 from mtl_lab.config import config_dir
 from mtl_lab.experiment import build_experiment
+from mtl_lab.loggers import WandbRunLogger
 from mtl_lab.module import MultiTaskModule
 
 CONF = config_dir()
@@ -76,9 +77,18 @@ def test_every_config_file_composes_and_builds(
     if group == "optimizer":
         assert type(optimizers).__name__.lower() == option
     if group == "logger":
-        expected = {"csv": CSVLogger, "tensorboard": TensorBoardLogger}[option]
-        assert [type(lg) for lg in experiment.trainer.loggers] == [expected]
-        assert Path(experiment.trainer.loggers[0].log_dir).is_relative_to(cfg.paths.output_dir)
+        expected = {
+            "csv": [CSVLogger],
+            "tensorboard": [TensorBoardLogger],
+            "wandb": [WandbRunLogger],
+            "many": [CSVLogger, TensorBoardLogger, WandbRunLogger],
+        }[option]
+        assert [type(lg) for lg in experiment.trainer.loggers] == expected
+        for logger in experiment.trainer.loggers:
+            directory = logger.save_dir if isinstance(logger, WandbRunLogger) else logger.log_dir
+            assert Path(directory).is_relative_to(cfg.paths.output_dir)
+            # building starts nothing: a W&B run starts on first use, on rank 0, offline in tests
+            assert not isinstance(logger, WandbRunLogger) or logger._experiment is None
     if config_file == "callbacks/default":
         kinds = {type(c) for c in experiment.trainer.callbacks}
         assert {ModelCheckpoint, EarlyStopping, RichProgressBar, LearningRateMonitor} <= kinds
