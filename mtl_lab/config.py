@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -18,10 +19,22 @@ def config_dir() -> Path:
     raise FileNotFoundError(f"mtl_lab: no conf/train.yaml next to {package}")
 
 
+def optuna_direction(logged_name: str) -> str:
+    """``minimize``/``maximize``: the Optuna study direction of an optimized metric."""
+    return {"min": "minimize", "max": "maximize"}[metric_direction(logged_name)]
+
+
 def register_resolvers() -> None:
-    """``${metric_mode:val/left/accuracy}`` -> ``max``: checkpoint/early-stopping mode of a metric."""
-    if not OmegaConf.has_resolver("metric_mode"):
-        OmegaConf.register_new_resolver("metric_mode", metric_direction)
+    """``${metric_mode:val/left/accuracy}`` -> ``max`` (checkpoint/early-stopping mode of a metric),
+    ``${optuna_direction:val/loss}`` -> ``minimize``, ``${abspath:outputs/x}`` -> ``/cwd/outputs/x``."""
+    resolvers = {
+        "metric_mode": metric_direction,
+        "optuna_direction": optuna_direction,
+        "abspath": os.path.abspath,
+    }
+    for name, resolver in resolvers.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
 
 
 register_resolvers()
