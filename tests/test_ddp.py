@@ -56,7 +56,7 @@ def test_rank_command_reruns_the_job_from_its_overrides_in_its_directory(tmp_pat
     ]
 
 
-@pytest.mark.slow  # two jobs of two processes each: ~1 min on 2 idle cores
+@pytest.mark.slow  # two jobs of two processes each (4 interpreter start-ups): 3-4x a single DDP test
 def test_ddp_inside_a_multirun_runs_both_ranks_of_every_job_in_the_job_directory(tmp_path: Path) -> None:
     args = [
         "-m",
