@@ -5,8 +5,13 @@ BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
 # Extra Hydra overrides for `make train`, e.g. make train ARGS="weighting=gradnorm trainer.max_epochs=3"
 ARGS ?=
+# `make sweep` writes a new directory each time (microsecond timestamp; an existing one is refused).
+# SWEEP_ARGS: overrides for all its jobs, e.g. SWEEP_ARGS="hydra.launcher.n_jobs=4 trainer.max_epochs=10"
+SWEEP_STAMP := $(shell date +%Y-%m-%d/%H-%M-%S_%6N)
+SWEEP_DIR ?= outputs/sweeps/$(SWEEP_STAMP)
+SWEEP_ARGS ?=
 
-.PHONY: setup train test test-slow lint format clean
+.PHONY: setup train sweep test test-slow lint format clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +25,20 @@ $(VENV)/.installed: pyproject.toml
 
 train: setup
 	$(BIN)/mtl-train $(ARGS)
+
+# The canonical comparison on MultiDigits: single-task baselines (left, right, sum) and the fixed,
+# uncertainty and gradnorm multi-task runs, jobs in parallel (joblib), then mtl-report on all six.
+# Every job runs even if one fails; the target fails if a job or the report did.
+sweep: setup
+	@test ! -e $(SWEEP_DIR) || { echo "make sweep: $(SWEEP_DIR) exists; not overwriting it" >&2; exit 1; }
+	@status=0; start=$$(date +%s); \
+	$(BIN)/mtl-train -m hydra/launcher=joblib 'tasks=[left],[right],[sum]' \
+		hydra.sweep.dir=$(SWEEP_DIR)/single_task $(SWEEP_ARGS) || status=1; \
+	$(BIN)/mtl-train -m hydra/launcher=joblib weighting=fixed,uncertainty,gradnorm \
+		hydra.sweep.dir=$(SWEEP_DIR)/multi_task $(SWEEP_ARGS) || status=1; \
+	echo "make sweep: training took $$(( $$(date +%s) - start )) s; sweep: $(SWEEP_DIR)" \
+		| tee $(SWEEP_DIR)/timing.txt; \
+	$(BIN)/mtl-report $(SWEEP_DIR) && exit $$status
 
 test: setup
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
@@ -43,10 +44,22 @@ def job_name() -> str | None:
     return overrides or Path(HydraConfig.get().runtime.output_dir).name
 
 
+def optuna_direction(logged_name: str) -> str:
+    """``minimize``/``maximize``: the Optuna study direction of an optimized metric."""
+    return {"min": "minimize", "max": "maximize"}[metric_direction(logged_name)]
+
+
 def register_resolvers() -> None:
-    """``${metric_mode:val/left/accuracy}`` -> ``max``: checkpoint/early-stopping mode of a metric;
-    ``${sweep_dir:}`` and ``${job_name:}`` (above), used to group and name W&B runs."""
-    resolvers = {"metric_mode": metric_direction, "sweep_dir": sweep_dir, "job_name": job_name}
+    """``${metric_mode:val/left/accuracy}`` -> ``max`` (checkpoint/early-stopping mode of a metric),
+    ``${optuna_direction:val/loss}`` -> ``minimize``, ``${abspath:outputs/x}`` -> ``/cwd/outputs/x``,
+    ``${sweep_dir:}`` and ``${job_name:}`` (above, used to group and name W&B runs)."""
+    resolvers = {
+        "metric_mode": metric_direction,
+        "optuna_direction": optuna_direction,
+        "abspath": os.path.abspath,
+        "sweep_dir": sweep_dir,
+        "job_name": job_name,
+    }
     for name, resolver in resolvers.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, resolver)

@@ -19,6 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import Logger
+from pytorch_lightning.utilities import rank_zero_only
 
 from mtl_lab import config as _config  # noqa: F401  (registers the metric_mode resolver)
 from mtl_lab.callbacks import TrainThroughput
@@ -169,18 +170,42 @@ def _optimized_value(experiment: Experiment, metrics: Mapping[str, float]) -> fl
     return metrics.get(name)
 
 
+def _error_line(err: BaseException) -> str:
+    if isinstance(err, (KeyboardInterrupt, SystemExit)):  # Lightning turns Ctrl-C into SystemExit(1)
+        return "interrupted"
+    return f"{type(err).__name__}: {err}".splitlines()[0]
+
+
+def _build_failure(cfg: DictConfig, err: BaseException, wall_time_s: float) -> RunSummary:
+    """The summary of a run that failed before training: no tasks, no metrics, the error's first line."""
+    seed = cfg.get("seed")
+    return RunSummary(
+        status="failed",
+        tasks={},
+        optimized_metric={"name": str(cfg.get("optimized_metric")), "value": None},
+        wall_time_s=wall_time_s,
+        seed=seed if isinstance(seed, int) else None,
+        error=_error_line(err),
+    )
+
+
 def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> RunSummary:
     """Seed, build, fit, test with the best checkpoint, write ``summary.json`` (rank 0) and return it.
 
-    Every logger gets the resolved config as hyper-parameters before training; a W&B run ends with
-    the summary (:meth:`WandbRunLogger.finish_run`). A diverged run (:class:`DivergenceError`) or a
-    failed one still writes its summary (and ends its W&B run as failed), then re-raises.
+    Every logger gets the resolved config as hyper-parameters before training. A run that fails to
+    build (configuration error), diverges (:class:`DivergenceError`) or fails still writes its summary
+    (``status`` failed/diverged, ``error``; a W&B run ends as failed with it), then re-raises.
     """
     started = time.perf_counter()
     output = Path(output_dir or cfg.paths.output_dir)
     if isinstance(cfg.get("seed"), int):
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    experiment = build_experiment(cfg)
+    try:
+        experiment = build_experiment(cfg)
+    except BaseException as err:
+        if rank_zero_only.rank == 0:
+            write_summary(_build_failure(cfg, err, time.perf_counter() - started), output / "summary.json")
+        raise
     trainer, module = experiment.trainer, experiment.module
     summary = RunSummary(
         status="completed",
@@ -206,10 +231,9 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         summary.error = str(err)
         summary.metrics = collect_metrics(trainer.callback_metrics)
         raise
-    except BaseException as err:  # Lightning turns Ctrl-C into SystemExit(1)
+    except BaseException as err:
         summary.status = "failed"
-        interrupted = isinstance(err, (KeyboardInterrupt, SystemExit))
-        summary.error = "interrupted" if interrupted else f"{type(err).__name__}: {err}".splitlines()[0]
+        summary.error = _error_line(err)
         raise
     finally:
         summary.weights = summary.weights or _coefficients(module)

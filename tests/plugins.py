@@ -1,16 +1,20 @@
 """Test plug-ins, loaded by dotted path the way users plug in their own classes
 (``weighting.name=plugins:NaNAfter``, ``data.name=plugins:PartialLabels``,
-``+callbacks.rank_check._target_=plugins.RankConsistencyCheck``)."""
+``+callbacks.rank_check._target_=plugins.RankConsistencyCheck``,
+``+hydra.callbacks.kill._target_=plugins.KillAtJob``)."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from hydra.experimental.callback import Callback as HydraCallback
+from omegaconf import DictConfig
 from pytorch_lightning.callbacks import Callback
 from torch import Tensor
 
@@ -167,3 +171,14 @@ class RaiseAt(Callback):
     ) -> None:
         if trainer.global_step == self.step:
             raise KeyboardInterrupt if self.error == "interrupt" else RuntimeError("boom\nsecond line")
+
+
+class KillAtJob(HydraCallback):
+    """Hydra callback that kills the sweep process (no clean-up, like ``kill -9``) as job ``num`` starts."""
+
+    def __init__(self, num: int) -> None:
+        self.num = num
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if config.hydra.job.num == self.num:
+            os._exit(137)

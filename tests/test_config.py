@@ -27,11 +27,12 @@ EXTRA = {
     "data/gradnorm_toy": ["encoder=mlp", "data.train_size=64", "data.val_size=16", "data.test_size=16"],
     "experiment/gradnorm_toy": ["data.train_size=64", "data.val_size=16", "data.test_size=16"],
 }
-# hydra/ and paths/ hold run-level settings, checked below and used by every CLI test
+# hydra/ (incl. hydra/launcher/) and paths/ hold run-level settings, checked below, in test_sweeps.py
+# and used by every CLI test
 CONFIG_FILES = sorted(
     str(p.relative_to(CONF).with_suffix(""))
     for p in CONF.rglob("*.yaml")
-    if p.parent != CONF and p.parent.name not in {"hydra", "paths"}
+    if p.parent != CONF and p.relative_to(CONF).parts[0] not in {"hydra", "paths"}
 )
 
 
@@ -45,6 +46,7 @@ def test_config_files_are_all_covered() -> None:
         "encoder",
         "experiment",
         "head",
+        "hparams_search",
         "logger",
         "optimizer",
         "scheduler",

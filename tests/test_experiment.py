@@ -200,3 +200,20 @@ def test_mistakes_fail_before_training_with_one_line(
         experiment.datamodule.setup("fit")
     assert "\n" not in str(info.value)
     assert not Path(cfg.paths.output_dir, "checkpoints").exists()
+
+
+def test_run_that_fails_to_build_writes_a_failed_summary_and_reraises(
+    make_config: Callable[..., DictConfig],
+) -> None:
+    cfg = make_config("encoder.name=cnnn", "optimized_metric=val/left/accuracy")
+    with pytest.raises(ConfigError, match="encoder.name: unknown encoder 'cnnn'"):
+        run_experiment(cfg)
+    summary = read(cfg)
+    assert summary["status"] == "failed" and summary["tasks"] == {} and summary["metrics"] == {}
+    assert (
+        summary["error"]
+        == "ConfigError: " + "encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp; did you mean 'cnn'?"
+    )
+    assert (
+        summary["optimized_metric"] == {"name": "val/left/accuracy", "value": None} and summary["seed"] == 0
+    )
