@@ -46,7 +46,7 @@ class SideBySide(Weighting):
     ) -> None:
         super().__init__(tasks, grad_level=grad_level)
         self.members = nn.ModuleList([WEIGHTINGS.build({"name": name}, tasks=tasks) for name in members])
-        self.requires = frozenset().union(*(m.requires for m in self.members))  # type: ignore[misc]
+        self.requires = frozenset().union(*(m.requires for m in self.members))
 
     def forward(self, losses: Tensor, stats: GradientStats) -> WeightingOutput:
         outputs = [member(losses, stats) for member in self.members]

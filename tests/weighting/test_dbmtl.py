@@ -69,7 +69,10 @@ def test_bad_settings_fail_with_one_line(kwargs: dict, message: str) -> None:
 
 @pytest.mark.parametrize("grad_level", ["params", "representation"])
 def test_training_run_balances_the_tasks(grad_level: str, make_config: Callable[..., DictConfig]) -> None:
-    summary = run_experiment(make_config("weighting=dbmtl", f"weighting.grad_level={grad_level}", *SMALL_CNN))
+    cfg = make_config(
+        "weighting=dbmtl", f"weighting.grad_level={grad_level}", *SMALL_CNN, "trainer.max_epochs=1"
+    )
+    summary = run_experiment(cfg)
     assert summary.status == "completed"
     assert all(math.isfinite(v) for v in summary.metrics.values())
     emas = [summary.metrics[f"train/grad_norm_ema/{t}"] for t in ("left", "right", "sum")]

@@ -103,7 +103,7 @@ def test_bad_settings_fail_with_one_line(kwargs: dict, message: str) -> None:
 
 
 def test_training_run_moves_the_logits(make_config: Callable[..., DictConfig]) -> None:
-    summary = run_experiment(make_config("weighting=famo", *SMALL_CNN))
+    summary = run_experiment(make_config("weighting=famo", *SMALL_CNN, "trainer.max_epochs=1"))
     assert summary.status == "completed"
     assert all(math.isfinite(v) for v in summary.metrics.values())
     assert sum(summary.weights.values()) == pytest.approx(1.0, rel=1e-5)

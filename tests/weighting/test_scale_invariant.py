@@ -34,7 +34,7 @@ def test_scaling_a_loss_by_a_constant_leaves_the_update_unchanged() -> None:
 
 
 def test_training_run(make_config: Callable[..., DictConfig]) -> None:
-    summary = run_experiment(make_config("weighting=scale_invariant", *SMALL_CNN))
+    summary = run_experiment(make_config("weighting=scale_invariant", *SMALL_CNN, "trainer.max_epochs=1"))
     assert summary.status == "completed"
     assert all(math.isfinite(v) for v in summary.metrics.values())
     for task in ("left", "right", "sum"):  # the last step's 1 / L
