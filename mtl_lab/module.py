@@ -179,6 +179,9 @@ class MultiTaskModule(pl.LightningModule):
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         self.weighting.on_after_optimizer_step()
 
+    def on_train_epoch_end(self) -> None:
+        self.weighting.on_train_epoch_end()
+
     def validation_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
         self._evaluate("val", batch)
 

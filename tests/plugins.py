@@ -1,6 +1,6 @@
 """Test plug-ins, loaded by dotted path the way users plug in their own classes
 (``weighting.name=plugins:NaNAfter``, ``data.name=plugins:PartialLabels``,
-``+callbacks.rank_check._target_=plugins.RankConsistencyCheck``,
+``+callbacks.rank_check._target_=plugins.RankConsistencyCheck``, ``weighting.name=plugins:SideBySide``,
 ``+hydra.callbacks.kill._target_=plugins.KillAtJob``)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 from hydra.experimental.callback import Callback as HydraCallback
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import Callback
-from torch import Tensor
+from torch import Tensor, nn
 
 from mtl_lab.data import MultiTaskDataModule, TensorSplit
 from mtl_lab.tasks import TaskSpec
@@ -37,6 +37,41 @@ class NaNAfter(FixedWeighting):
             out.extra = out.extra + torch.tensor(float("nan"))
         self.calls += 1
         return out
+
+
+class SideBySide(Weighting):
+    """Several registered strategies run side by side on the same losses and statistics, so that one
+    (DDP) run exercises all of them: each member keeps its own state; the coefficients used are the
+    members' mean. Members are built with their defaults; gradient statistics are taken at ``grad_level``.
+    """
+
+    def __init__(
+        self, tasks: Mapping[str, TaskSpec], members: list[str], grad_level: str = "last_shared_layer"
+    ) -> None:
+        super().__init__(tasks, grad_level=grad_level)
+        self.members = nn.ModuleList([WEIGHTINGS.build({"name": name}, tasks=tasks) for name in members])
+        self.requires = frozenset().union(*(m.requires for m in self.members))
+
+    def forward(self, losses: Tensor, stats: GradientStats) -> WeightingOutput:
+        outputs = [member(losses, stats) for member in self.members]
+        return WeightingOutput(
+            coefficients=torch.stack([o.coefficients for o in outputs]).mean(0),
+            extra=sum((o.extra for o in outputs), self.zero_extra(losses)),
+        )
+
+    def current_coefficients(self) -> Tensor:
+        return torch.stack([m.current_coefficients() for m in self.members]).mean(0)
+
+    def param_groups(self, base_lr: float) -> list[dict[str, Any]]:
+        return [group for m in self.members for group in m.param_groups(base_lr)]
+
+    def on_after_optimizer_step(self) -> None:
+        for member in self.members:
+            member.on_after_optimizer_step()
+
+    def on_train_epoch_end(self) -> None:
+        for member in self.members:
+            member.on_train_epoch_end()
 
 
 class PartialLabels(MultiTaskDataModule):
@@ -143,9 +178,7 @@ class AllWeightingsRankCheck(Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         for weighting in self.weightings.values():
-            hook = getattr(weighting, "on_train_epoch_end", None)  # the loss-adaptive strategies' hook
-            if hook is not None:
-                hook()
+            weighting.on_train_epoch_end()
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.is_global_zero:

@@ -96,6 +96,9 @@ class Weighting(nn.Module):
     def on_after_optimizer_step(self) -> None:
         """Hook run after every optimizer step (e.g. GradNorm's renormalisation)."""
 
+    def on_train_epoch_end(self) -> None:
+        """Hook run at the end of every training epoch (e.g. DWA's epoch-averaged losses)."""
+
     @staticmethod
     def zero_extra(reference: Tensor) -> Tensor:
         return torch.zeros((), dtype=torch.float32, device=reference.device)
