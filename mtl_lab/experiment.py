@@ -21,7 +21,7 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import Logger
 
 from mtl_lab import config as _config  # noqa: F401  (registers the metric_mode resolver)
-from mtl_lab.callbacks import TrainThroughput
+from mtl_lab.callbacks import TrainThroughput, collect_summary_fields
 from mtl_lab.data import DATAMODULES, MultiTaskDataModule
 from mtl_lab.errors import ConfigError, DivergenceError
 from mtl_lab.models.architectures import ARCHITECTURES
@@ -171,7 +171,8 @@ def _optimized_value(experiment: Experiment, metrics: Mapping[str, float]) -> fl
 def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> RunSummary:
     """Seed, build, fit, test with the best checkpoint, write ``summary.json`` (rank 0) and return it.
 
-    A diverged run (:class:`DivergenceError`) or a failed one still writes its summary, then re-raises.
+    Callbacks with ``summary_fields()`` add their fields. A diverged run (:class:`DivergenceError`) or a
+    failed one still writes its summary, then re-raises.
     """
     started = time.perf_counter()
     output = Path(output_dir or cfg.paths.output_dir)
@@ -214,6 +215,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         }
         summary.wall_time_s = time.perf_counter() - started
         summary.train_samples_per_s = experiment.throughput.samples_per_s
+        summary.callback_fields = collect_summary_fields(trainer.callbacks)
         if trainer.is_global_zero:
             write_summary(summary, output / "summary.json")
     return summary

@@ -25,10 +25,11 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from mtl_lab.errors import DivergenceError
+from mtl_lab.errors import DivergenceError, unknown_choice
 from mtl_lab.models.architectures import Architecture, Features
 from mtl_lab.tasks import TaskSpec
 from mtl_lab.weighting import GradientStats, Weighting
+from mtl_lab.weighting.base import GRAD_LEVELS
 
 OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]
@@ -70,6 +71,9 @@ class MultiTaskModule(pl.LightningModule):
         self.train_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
         self.val_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
         self.test_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
+        #: The training step in progress (losses and features with their graph), from ``training_step``
+        #: until the end of the batch, so callbacks can measure gradients in ``on_before_backward``.
+        self.current_step: StepOutput | None = None
 
     # ----------------------------------------------------------------------------- forward and losses
     def forward(self, inputs: Tensor) -> dict[str, Tensor]:
@@ -103,8 +107,7 @@ class MultiTaskModule(pl.LightningModule):
         scaler = getattr(self.trainer.precision_plugin, "scaler", None)
         return float(scaler.get_scale()) if scaler is not None and scaler.is_enabled() else 1.0
 
-    def _grad_inputs(self, features: Features) -> list[Tensor]:
-        level = self.weighting.grad_level
+    def _grad_inputs(self, features: Features, level: str) -> list[Tensor]:
         if level == "representation":
             return [features.shared]
         params = (
@@ -114,14 +117,18 @@ class MultiTaskModule(pl.LightningModule):
         )
         return [p for p in params if p.requires_grad]
 
-    def task_gramian(self, losses: Tensor, features: Features) -> Tensor:
-        """K x K Gramian of the per-task gradients at the weighting's ``grad_level``, same on all ranks.
+    def task_gramian(self, losses: Tensor, features: Features, level: str | None = None) -> Tensor:
+        """K x K Gramian of the per-task gradients at ``level`` (default: the weighting's ``grad_level``;
+        one of ``GRAD_LEVELS``), same on all ranks. A collective under DDP: call it on every rank.
 
         Parameter levels: per-rank gradients are averaged first (the gradient of the global mean loss),
         then G G^T. Representation level: the global representation is the concatenation over ranks,
         so the Gramian is sum_r G_r G_r^T / world^2.
         """
-        inputs = self._grad_inputs(features)
+        level = self.weighting.grad_level if level is None else level
+        if level not in GRAD_LEVELS:
+            raise unknown_choice("grad_level", level, GRAD_LEVELS, "gradient level")
+        inputs = self._grad_inputs(features, level)
         scale = self._loss_scale()
         rows = []
         for k in range(len(self.task_names)):
@@ -132,7 +139,7 @@ class MultiTaskModule(pl.LightningModule):
             ]
             rows.append(torch.cat(flat) / scale)
         matrix = torch.stack(rows)
-        if self.weighting.grad_level == "representation":
+        if level == "representation":
             gramian = self._reduce_mean(matrix @ matrix.T)
             if self._distributed():
                 gramian = gramian / self.trainer.world_size
@@ -155,6 +162,7 @@ class MultiTaskModule(pl.LightningModule):
     # ----------------------------------------------------------------------------- steps
     def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> Tensor:
         step = self.shared_step(batch)
+        self.current_step = step
         weighting = self.weighting(step.losses, self.statistics(step))
         coefficients = weighting.coefficients.to(step.losses.dtype)
         objective = (coefficients * step.losses).sum() + weighting.extra
@@ -173,6 +181,7 @@ class MultiTaskModule(pl.LightningModule):
         return objective
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self.current_step = None
         self.weighting.on_after_optimizer_step()
 
     def validation_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
