@@ -7,12 +7,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import pytorch_lightning as pl
 import torch
-from conftest import SMALL_CNN
+from conftest import FAST, REPO, SMALL_CNN, run_cli
 from omegaconf import DictConfig
+from pytorch_lightning.callbacks import Callback
 
 from mtl_lab.callbacks import TaskAffinity
 from mtl_lab.callbacks.task_affinity import cosine_matrix
@@ -136,3 +138,42 @@ def test_measuring_does_not_change_training(make_config: Callable[..., DictConfi
 def test_bad_settings_fail_with_one_line(kwargs: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         TaskAffinity(**kwargs)
+
+
+class AffinityRankCheck(Callback):
+    """Loaded by the DDP run below: gathers every rank's mean affinity matrix into one JSON file."""
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        affinity = next(c for c in trainer.callbacks if isinstance(c, TaskAffinity))
+        gathered = pl_module.all_gather(affinity.mean.float())  # [world, K, K]
+        steps = pl_module.all_gather(torch.tensor(float(affinity.steps)))
+        if trainer.is_global_zero:
+            report: dict[str, Any] = {
+                "world_size": trainer.world_size,
+                "steps": steps.tolist(),
+                "max_diff": float((gathered - gathered[0]).abs().max()),
+            }
+            Path(trainer.default_root_dir, "affinity_check.json").write_text(json.dumps(report))
+
+
+@pytest.mark.slow
+def test_ddp_ranks_measure_the_same_steps_and_keep_the_same_matrix(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    args = [
+        *FAST,
+        *SMALL_CNN,
+        "trainer=ddp_cpu",
+        "callbacks=[default,task_affinity]",
+        "callbacks.task_affinity.every_n_steps=1",
+        "+callbacks.affinity_check._target_=test_task_affinity.AffinityRankCheck",
+        "test=false",
+        f"hydra.run.dir={run_dir}",
+    ]
+    path = f"{REPO / 'tests'}:{REPO / 'tests' / 'callbacks'}"
+    result = run_cli(args, cwd=tmp_path, PYTHONPATH=path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((run_dir / "affinity_check.json").read_text())
+    # 256 samples / (64 x 2 ranks) x 2 epochs = 4 steps, each measured on both ranks
+    assert report["world_size"] == 2 and report["steps"] == [4.0, 4.0] and report["max_diff"] == 0.0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["task_affinity"]["steps"] == 4 and (run_dir / "task_affinity.png").is_file()
