@@ -64,8 +64,9 @@ def quiet_lightning() -> None:
 
 
 class StepTimer(Callback):
-    """Seconds between consecutive ``on_train_batch_start`` calls: one whole training step each (data,
-    forward, statistics, backward, optimizer step, logging, callbacks), the first ``warmup`` dropped."""
+    """Mean seconds per training step over the steps after ``warmup``, from one batch start to the start of
+    the batch after the last: whole steps (data, forward, statistics, backward, optimizer step, logging,
+    callbacks). A mean, not a median, so that the steps that write logs count as often as they happen."""
 
     def __init__(self, warmup: int) -> None:
         self.warmup = warmup
@@ -75,9 +76,9 @@ class StepTimer(Callback):
         self.starts.append(now())
 
     @property
-    def step_times(self) -> list[float]:
-        times = [b - a for a, b in zip(self.starts, self.starts[1:], strict=False)]
-        return times[self.warmup :]
+    def seconds_per_step(self) -> float:
+        timed = self.starts[self.warmup :]
+        return (timed[-1] - timed[0]) / (len(timed) - 1)
 
 
 def median(values: Sequence[float]) -> float:

@@ -4,12 +4,12 @@ Settings: K = 3 (MultiDigits, the default CNN, batch 128) and K = 10 (GradNorm's
 ten task scales, the paper's 4 x 100 MLP, batch 100); each strategy that measures gradients runs at
 ``grad_level=representation`` and ``grad_level=params``; strategies that need no gradient statistics
 have one time (the level does not apply to them). Every run is the real path a user runs
-(composed config -> MultiTaskModule -> Trainer.fit, CSV logger on, no validation); a step is the time
-between two consecutive batch starts, warm-up steps are dropped. Rounds interleave all strategies;
+(composed config -> MultiTaskModule -> Trainer.fit, CSV logger on, no validation); a run's step time is
+the mean over its steps after the warm-up (logging steps included). Rounds interleave all strategies;
 each round gives each strategy its median step time, divided by ``fixed``'s of the same round, and the
 table shows the median of those ratios over rounds.
 
-    python benchmarks/weighting_step_time.py [--rounds 3] [--steps 20] [--warmup 5] [--threads 1]
+    python benchmarks/weighting_step_time.py [--rounds 3] [--steps 10] [--warmup 3] [--threads 1]
 
 Targets (CPU): ``gradnorm`` <= 1.15x ``fixed``; Gramian strategies at representation level <= 1.3x
 ``fixed`` at K = 10.
@@ -18,6 +18,7 @@ Targets (CPU): ``gradnorm`` <= 1.15x ``fixed``; Gramian strategies at representa
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from omegaconf import DictConfig
 from timing import (
     QUIET,
     StepTimer,
@@ -89,19 +91,22 @@ def variants() -> tuple[list[Variant], list[str]]:
     return found, skipped
 
 
+@functools.cache
+def composed(overrides: tuple[str, ...], out: Path) -> DictConfig:
+    return compose_config(list(overrides), out)
+
+
 def time_steps(
     overrides: list[str], datamodule: MultiTaskDataModule, steps: int, warmup: int, out: Path
 ) -> float:
-    """Median seconds per step of one short Trainer.fit."""
-    cfg = compose_config(
-        [*overrides, *QUIET, "callbacks=none", f"trainer.max_steps={steps + warmup + 1}"], out
-    )
+    """Mean seconds per step of one short Trainer.fit (``steps`` timed steps after ``warmup``)."""
+    cfg = composed((*overrides, *QUIET, "callbacks=none", f"trainer.max_steps={steps + warmup + 1}"), out)
     torch.manual_seed(0)
     module = build_module(cfg, datamodule)
     timer = StepTimer(warmup)
     trainer = build_trainer(cfg, [timer])
     trainer.fit(module, datamodule=datamodule)
-    return median(timer.step_times)
+    return timer.seconds_per_step
 
 
 def run_setting(
@@ -156,8 +161,8 @@ def target_verdict(weighting: str, cells: dict[str | None, Variant], k10: bool) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per run")
-    parser.add_argument("--warmup", type=int, default=5, help="steps dropped at the start of each run")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per run (one logs)")
+    parser.add_argument("--warmup", type=int, default=3, help="steps dropped at the start of each run")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: steadier ratios)")
     parser.add_argument(
         "--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall time"
