@@ -16,8 +16,8 @@ across strategies), ``<split>/<task>/<metric>``, ``train/objective`` (what is ba
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytorch_lightning as pl
@@ -40,6 +40,9 @@ class StepOutput:
     predictions: dict[str, Tensor]
     losses: Tensor  # [K], task order of the module
     features: Features
+    #: The K scalar losses before stacking: a gradient of ``task_losses[k]`` goes through task k's branch
+    #: only, one of ``losses[k]`` through every task's (the stack's backward feeds them all zeros).
+    task_losses: list[Tensor] = field(default_factory=list)
 
 
 class MultiTaskModule(pl.LightningModule):
@@ -85,13 +88,16 @@ class MultiTaskModule(pl.LightningModule):
         features = self.architecture(batch["inputs"])
         predictions = {t: self.heads[t](features.per_task[t]) for t in self.task_names}
         masks = batch.get("masks") or {}
-        losses = torch.stack(
-            [
-                self.tasks[t].compute_loss(predictions[t], batch["targets"][t], masks.get(t))
-                for t in self.task_names
-            ]
+        task_losses = [
+            self.tasks[t].compute_loss(predictions[t], batch["targets"][t], masks.get(t))
+            for t in self.task_names
+        ]
+        return StepOutput(
+            predictions=predictions,
+            losses=torch.stack(task_losses),
+            features=features,
+            task_losses=task_losses,
         )
-        return StepOutput(predictions=predictions, losses=losses, features=features)
 
     # ----------------------------------------------------------------------------- statistics
     def _distributed(self) -> bool:
@@ -118,9 +124,13 @@ class MultiTaskModule(pl.LightningModule):
         )
         return [p for p in params if p.requires_grad]
 
-    def task_gramian(self, losses: Tensor, features: Features, level: str | None = None) -> Tensor:
+    def task_gramian(
+        self, losses: Sequence[Tensor] | Tensor, features: Features, level: str | None = None
+    ) -> Tensor:
         """K x K Gramian of the per-task gradients at ``level`` (default: the weighting's ``grad_level``;
         one of ``GRAD_LEVELS``), same on all ranks. A collective under DDP: call it on every rank.
+        ``losses``: the K task losses, best ``StepOutput.task_losses`` (K passes, each through its own
+        task's branch; a stacked tensor makes every pass go through all K branches).
 
         Parameter levels: per-rank gradients are averaged first (the gradient of the global mean loss),
         then G G^T. Representation level: the global representation is the concatenation over ranks,
@@ -133,7 +143,8 @@ class MultiTaskModule(pl.LightningModule):
         scale = self._loss_scale()
         rows = []
         for k in range(len(self.task_names)):
-            grads = torch.autograd.grad(losses[k] * scale, inputs, retain_graph=True, allow_unused=True)
+            loss = losses[k] if scale == 1.0 else losses[k] * scale
+            grads = torch.autograd.grad(loss, inputs, retain_graph=True, allow_unused=True)
             flat = [
                 (g if g is not None else torch.zeros_like(x)).reshape(-1).float()
                 for g, x in zip(grads, inputs, strict=True)
@@ -155,7 +166,7 @@ class MultiTaskModule(pl.LightningModule):
         if "global_losses" in required:
             stats.global_losses = self._reduce_mean(step.losses.detach().float())
         if required & {"grad_norms", "gramian"}:
-            gramian = self.task_gramian(step.losses, step.features)
+            gramian = self.task_gramian(step.task_losses, step.features)
             stats.gramian = gramian
             stats.grad_norms = gramian.diagonal().clamp_min(0).sqrt()
         return stats

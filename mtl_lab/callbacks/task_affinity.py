@@ -123,7 +123,7 @@ class TaskAffinity(Callback):
         if step is None or global_step % self.every_n_steps or global_step == self._last_measured:
             return
         self._last_measured = global_step  # with gradient accumulation: the first micro-batch only
-        gramian = pl_module.task_gramian(step.losses, step.features, level=self.grad_level).detach()
+        gramian = pl_module.task_gramian(step.task_losses, step.features, level=self.grad_level).detach()
         if not bool(torch.isfinite(gramian).all()):
             return
         cosines = cosine_matrix(gramian.double()).cpu()
