@@ -12,6 +12,11 @@ under mixed precision with a grad scaler they are measured on the scaled loss an
 Logged names: ``<split>/<task>/loss``, ``<split>/loss`` (sum of the unweighted task losses, comparable
 across strategies), ``<split>/<task>/<metric>``, ``train/objective`` (what is backpropagated),
 ``train/weight/<task>`` (coefficients) and the strategy's own values (``train/log_var/<task>``).
+Per-step train values are logged on the steps Lightning writes to the loggers (every
+``log_every_n_steps``) and on the last step of an epoch or of training; train metrics are updated every
+step and computed once per epoch, at its last step (val/test metrics are logged as Metric objects).
+``current_step`` holds the training step's losses and features until the batch ends, for callbacks
+that measure gradients in ``on_before_backward`` (e.g. :class:`mtl_lab.callbacks.TaskAffinity`).
 """
 
 from __future__ import annotations
