@@ -1,4 +1,5 @@
 # mtl_lab: the two commands are `make train` and `make test`; both set everything up first.
+# `make bench` prints the speed benchmarks (benchmarks/, a few minutes on 2 CPU cores).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ SWEEP_STAMP := $(shell date +%Y-%m-%d/%H-%M-%S_%6N)
 SWEEP_DIR ?= outputs/sweeps/$(SWEEP_STAMP)
 SWEEP_ARGS ?=
 
-.PHONY: setup train sweep test test-slow lint format clean
+.PHONY: setup train sweep test test-slow bench lint format clean
 
 setup: $(VENV)/.installed
 
@@ -45,6 +46,12 @@ test: setup
 
 test-slow: setup
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+# Framework overhead against a plain PyTorch loop, then every weighting's step time relative to `fixed`.
+# BENCH_ARGS: options both take, e.g. BENCH_ARGS="--rounds 5 --threads 2 --clock wall"
+bench: setup
+	cd benchmarks && $(abspath $(BIN))/python framework_overhead.py $(BENCH_ARGS)
+	cd benchmarks && $(abspath $(BIN))/python weighting_step_time.py $(BENCH_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

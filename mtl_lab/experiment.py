@@ -22,7 +22,7 @@ from pytorch_lightning.loggers import Logger
 from pytorch_lightning.utilities import rank_zero_only
 
 from mtl_lab import config as _config  # noqa: F401  (registers the metric_mode resolver)
-from mtl_lab.callbacks import TrainThroughput
+from mtl_lab.callbacks import TrainThroughput, collect_summary_fields
 from mtl_lab.data import DATAMODULES, MultiTaskDataModule
 from mtl_lab.errors import ConfigError, DivergenceError
 from mtl_lab.loggers import WandbRunLogger
@@ -192,9 +192,10 @@ def _build_failure(cfg: DictConfig, err: BaseException, wall_time_s: float) -> R
 def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> RunSummary:
     """Seed, build, fit, test with the best checkpoint, write ``summary.json`` (rank 0) and return it.
 
-    Every logger gets the resolved config as hyper-parameters before training. A run that fails to
-    build (configuration error), diverges (:class:`DivergenceError`) or fails still writes its summary
-    (``status`` failed/diverged, ``error``; a W&B run ends as failed with it), then re-raises.
+    Every logger gets the resolved config as hyper-parameters before training; callbacks with
+    ``summary_fields()`` add their fields. A run that fails to build (configuration error), diverges
+    (:class:`DivergenceError`) or fails still writes its summary (``status`` failed/diverged, ``error``;
+    a W&B run ends as failed with it), then re-raises.
     """
     started = time.perf_counter()
     output = Path(output_dir or cfg.paths.output_dir)
@@ -244,6 +245,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         }
         summary.wall_time_s = time.perf_counter() - started
         summary.train_samples_per_s = experiment.throughput.samples_per_s
+        summary.callback_fields = collect_summary_fields(trainer.callbacks)
         if trainer.is_global_zero:
             write_summary(summary, output / "summary.json")
         for logger in trainer.loggers:

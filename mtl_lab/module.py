@@ -12,12 +12,17 @@ under mixed precision with a grad scaler they are measured on the scaled loss an
 Logged names: ``<split>/<task>/loss``, ``<split>/loss`` (sum of the unweighted task losses, comparable
 across strategies), ``<split>/<task>/<metric>``, ``train/objective`` (what is backpropagated),
 ``train/weight/<task>`` (coefficients) and the strategy's own values (``train/log_var/<task>``).
+Per-step train values are logged on the steps Lightning writes to the loggers (every
+``log_every_n_steps``) and on the last step of an epoch or of training; train metrics are updated every
+step and computed once per epoch, at its last step (val/test metrics are logged as Metric objects).
+``current_step`` holds the training step's losses and features until the batch ends, for callbacks
+that measure gradients in ``on_before_backward`` (e.g. :class:`mtl_lab.callbacks.TaskAffinity`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytorch_lightning as pl
@@ -25,10 +30,11 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from mtl_lab.errors import DivergenceError
+from mtl_lab.errors import DivergenceError, unknown_choice
 from mtl_lab.models.architectures import Architecture, Features
 from mtl_lab.tasks import TaskSpec
 from mtl_lab.weighting import GradientStats, Weighting
+from mtl_lab.weighting.base import GRAD_LEVELS
 
 OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]
@@ -39,6 +45,9 @@ class StepOutput:
     predictions: dict[str, Tensor]
     losses: Tensor  # [K], task order of the module
     features: Features
+    #: The K scalar losses before stacking: a gradient of ``task_losses[k]`` goes through task k's branch
+    #: only, one of ``losses[k]`` through every task's (the stack's backward feeds them all zeros).
+    task_losses: list[Tensor] = field(default_factory=list)
 
 
 class MultiTaskModule(pl.LightningModule):
@@ -70,6 +79,10 @@ class MultiTaskModule(pl.LightningModule):
         self.train_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
         self.val_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
         self.test_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
+        #: The training step in progress (losses and features with their graph), from ``training_step``
+        #: until the end of the batch, so callbacks can measure gradients in ``on_before_backward``.
+        self.current_step: StepOutput | None = None
+        self._train_metrics_updated: set[str] = set()
 
     # ----------------------------------------------------------------------------- forward and losses
     def forward(self, inputs: Tensor) -> dict[str, Tensor]:
@@ -80,13 +93,16 @@ class MultiTaskModule(pl.LightningModule):
         features = self.architecture(batch["inputs"])
         predictions = {t: self.heads[t](features.per_task[t]) for t in self.task_names}
         masks = batch.get("masks") or {}
-        losses = torch.stack(
-            [
-                self.tasks[t].compute_loss(predictions[t], batch["targets"][t], masks.get(t))
-                for t in self.task_names
-            ]
+        task_losses = [
+            self.tasks[t].compute_loss(predictions[t], batch["targets"][t], masks.get(t))
+            for t in self.task_names
+        ]
+        return StepOutput(
+            predictions=predictions,
+            losses=torch.stack(task_losses),
+            features=features,
+            task_losses=task_losses,
         )
-        return StepOutput(predictions=predictions, losses=losses, features=features)
 
     # ----------------------------------------------------------------------------- statistics
     def _distributed(self) -> bool:
@@ -113,20 +129,27 @@ class MultiTaskModule(pl.LightningModule):
         )
         return [p for p in params if p.requires_grad]
 
-    def task_gramian(self, losses: Tensor, features: Features, grad_level: str | None = None) -> Tensor:
-        """K x K Gramian of the per-task gradients at ``grad_level`` (default: the weighting's), same on
-        all ranks.
+    def task_gramian(
+        self, losses: Sequence[Tensor] | Tensor, features: Features, level: str | None = None
+    ) -> Tensor:
+        """K x K Gramian of the per-task gradients at ``level`` (default: the weighting's ``grad_level``;
+        one of ``GRAD_LEVELS``), same on all ranks. A collective under DDP: call it on every rank.
+        ``losses``: the K task losses, best ``StepOutput.task_losses`` (K passes, each through its own
+        task's branch; a stacked tensor makes every pass go through all K branches).
 
         Parameter levels: per-rank gradients are averaged first (the gradient of the global mean loss),
         then G G^T. Representation level: the global representation is the concatenation over ranks,
         so the Gramian is sum_r G_r G_r^T / world^2.
         """
-        level = grad_level or self.weighting.grad_level
+        level = self.weighting.grad_level if level is None else level
+        if level not in GRAD_LEVELS:
+            raise unknown_choice("grad_level", level, GRAD_LEVELS, "gradient level")
         inputs = self._grad_inputs(features, level)
         scale = self._loss_scale()
         rows = []
         for k in range(len(self.task_names)):
-            grads = torch.autograd.grad(losses[k] * scale, inputs, retain_graph=True, allow_unused=True)
+            loss = losses[k] if scale == 1.0 else losses[k] * scale
+            grads = torch.autograd.grad(loss, inputs, retain_graph=True, allow_unused=True)
             flat = [
                 (g if g is not None else torch.zeros_like(x)).reshape(-1).float()
                 for g, x in zip(grads, inputs, strict=True)
@@ -151,7 +174,7 @@ class MultiTaskModule(pl.LightningModule):
         if "global_losses" in required:
             stats.global_losses = self._reduce_mean(step.losses.detach().float())
         if required & {"grad_norms", "gramian"}:
-            gramian = self.task_gramian(step.losses, step.features, grad_level)
+            gramian = self.task_gramian(step.task_losses, step.features, level=grad_level)
             stats.gramian = gramian
             stats.grad_norms = gramian.diagonal().clamp_min(0).sqrt()
         return stats
@@ -159,24 +182,66 @@ class MultiTaskModule(pl.LightningModule):
     # ----------------------------------------------------------------------------- steps
     def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> Tensor:
         step = self.shared_step(batch)
+        self.current_step = step
         weighting = self.weighting(step.losses, self.statistics(step))
         coefficients = weighting.coefficients.to(step.losses.dtype)
         objective = (coefficients * step.losses).sum() + weighting.extra
         self._stop_if_diverged(objective, step.losses)
 
         batch_size = int(batch["inputs"].shape[0])
-        self._log_losses("train", step.losses, batch_size, on_step=True)
-        self.log("train/objective", objective.detach(), on_step=True, on_epoch=False, batch_size=batch_size)
-        for i, task in enumerate(self.task_names):
+        if self._step_is_logged(batch_idx):
+            self._log_losses("train", step.losses, batch_size, on_step=True)
             self.log(
-                f"train/weight/{task}", coefficients[i], on_step=True, on_epoch=False, batch_size=batch_size
+                "train/objective", objective.detach(), on_step=True, on_epoch=False, batch_size=batch_size
             )
-        for name, value in self.weighting.logged_values().items():
-            self.log(f"train/{name}", value, on_step=True, on_epoch=False, batch_size=batch_size)
-        self._update_metrics("train", step.predictions, batch, batch_size)
+            for i, task in enumerate(self.task_names):
+                self.log(
+                    f"train/weight/{task}",
+                    coefficients[i],
+                    on_step=True,
+                    on_epoch=False,
+                    batch_size=batch_size,
+                )
+            for name, value in self.weighting.logged_values().items():
+                self.log(f"train/{name}", value, on_step=True, on_epoch=False, batch_size=batch_size)
+        self._update_train_metrics(step.predictions, batch)
+        if self._last_step_of_epoch(batch_idx):
+            self._log_train_metrics()
         return objective
 
+    def _last_step_of_epoch(self, batch_idx: int) -> bool:
+        """The epoch's last batch, or the last step of training (``max_steps``); False outside a Trainer."""
+        if self._trainer is None:
+            return False
+        trainer = self.trainer
+        return batch_idx + 1 >= trainer.num_training_batches or trainer.global_step + 1 == trainer.max_steps
+
+    def _step_is_logged(self, batch_idx: int) -> bool:
+        """Whether Lightning writes this training step's values to the loggers: every
+        ``log_every_n_steps``-th optimizer step, plus the last step of an epoch or of training (so the
+        final values reach ``callback_metrics`` and the summary). Per-step values of the other steps
+        would be dropped anyway, and each ``self.log`` costs Lightning bookkeeping (~0.1-1 ms on a CPU)."""
+        if self._trainer is None:
+            return True
+        every = self.trainer.log_every_n_steps
+        if self.trainer.fast_dev_run or every <= 1:
+            return True
+        return (self.trainer.global_step + 1) % every == 0 or self._last_step_of_epoch(batch_idx)
+
+    def _log_train_metrics(self) -> None:
+        """Train metrics are updated every step and computed, logged (as epoch values) and reset once, at
+        the epoch's last step, instead of logging every Metric object every step as val/test do."""
+        for task in [
+            t for t in self.task_names if t in self._train_metrics_updated
+        ]:  # same order on all ranks
+            collection = self.train_metrics[task]
+            for name, value in collection.compute().items():
+                self.log(f"train/{task}/{name}", value, on_step=False, on_epoch=True, batch_size=1)
+            collection.reset()
+        self._train_metrics_updated.clear()
+
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self.current_step = None
         self.weighting.on_after_optimizer_step()
 
     def on_train_epoch_end(self) -> None:
@@ -229,16 +294,27 @@ class MultiTaskModule(pl.LightningModule):
     def _metrics(self, split: str) -> nn.ModuleDict:
         return {"train": self.train_metrics, "val": self.val_metrics, "test": self.test_metrics}[split]
 
-    def _update_metrics(
-        self, split: str, predictions: Mapping[str, Tensor], batch: Mapping[str, Any], batch_size: int
-    ) -> None:
+    def _labelled(
+        self, predictions: Mapping[str, Tensor], batch: Mapping[str, Any]
+    ) -> Iterator[tuple[str, Tensor, Tensor]]:
+        """(task, prediction, target) for every task with labelled samples in the batch."""
         masks = batch.get("masks") or {}
         for task in self.task_names:
             prediction, target = predictions[task], batch["targets"][task]
             if task in masks:
                 prediction, target = prediction[masks[task]], target[masks[task]]
-            if target.shape[0] == 0:
-                continue
+            if target.shape[0] > 0:
+                yield task, prediction, target
+
+    def _update_train_metrics(self, predictions: Mapping[str, Tensor], batch: Mapping[str, Any]) -> None:
+        for task, prediction, target in self._labelled(predictions, batch):
+            self.train_metrics[task].update(*self.tasks[task].metric_inputs(prediction, target))
+            self._train_metrics_updated.add(task)
+
+    def _update_metrics(
+        self, split: str, predictions: Mapping[str, Tensor], batch: Mapping[str, Any], batch_size: int
+    ) -> None:
+        for task, prediction, target in self._labelled(predictions, batch):
             collection = self._metrics(split)[task]
             collection.update(*self.tasks[task].metric_inputs(prediction, target))
             for name, metric in collection.items():

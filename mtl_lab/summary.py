@@ -7,6 +7,8 @@ from the last validation epoch, ``train/*`` epoch metrics from the last epoch an
 final coefficient}), ``optimized_metric`` ({name, value}: the best checkpoint's score when the
 checkpoint monitors it), ``wall_time_s``, ``train_samples_per_s``, ``checkpoint`` (best checkpoint
 path, else the last one, else null), ``seed``; ``diverged_at_step`` and ``error`` when relevant.
+Callbacks add their own top-level fields (:class:`mtl_lab.callbacks.SummaryContributor`), e.g.
+``task_affinity``; they never replace the fields above.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +38,18 @@ class RunSummary:
     seed: int | None = None
     diverged_at_step: int | None = None
     error: str | None = None
+    #: Top-level fields contributed by callbacks (``summary_fields()``), written after the fields above.
+    callback_fields: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        return {k: v for k, v in data.items() if v is not None or k not in ("diverged_at_step", "error")}
+        extra = data.pop("callback_fields")
+        data = {k: v for k, v in data.items() if v is not None or k not in ("diverged_at_step", "error")}
+        return {**data, **{k: v for k, v in extra.items() if k not in BUILTIN_FIELDS}}
+
+
+#: Names of the built-in summary fields; callbacks cannot replace them.
+BUILTIN_FIELDS = frozenset(f.name for f in fields(RunSummary)) - {"callback_fields"}
 
 
 def _number(value: Any) -> float | None:

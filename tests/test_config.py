@@ -14,6 +14,7 @@ from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, Mode
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 from pytorch_lightning.strategies import DDPStrategy
 
+from mtl_lab.callbacks import TaskAffinity
 from mtl_lab.config import config_dir
 from mtl_lab.experiment import build_experiment
 from mtl_lab.loggers import WandbRunLogger
@@ -137,3 +138,15 @@ def test_gradnorm_toy_experiment_matches_the_papers_setup(make_config: Callable[
 def test_seed_zero_is_a_seed(make_config: Callable[..., DictConfig]) -> None:
     cfg = make_config("seed=0")
     assert cfg.seed == 0 and cfg.data.seed == 0
+
+
+def test_task_affinity_composes_with_the_default_callbacks(make_config: Callable[..., DictConfig]) -> None:
+    cfg = make_config(
+        "callbacks=[default,task_affinity]", "callbacks.task_affinity.every_n_steps=5", fast=False
+    )
+    experiment = build_experiment(cfg)
+    kinds = {type(c) for c in experiment.trainer.callbacks}
+    assert {ModelCheckpoint, EarlyStopping, RichProgressBar, LearningRateMonitor, TaskAffinity} <= kinds
+    affinity = next(c for c in experiment.trainer.callbacks if isinstance(c, TaskAffinity))
+    assert affinity.every_n_steps == 5 and affinity.grad_level == "last_shared_layer"
+    assert affinity.plot_path == str(Path(cfg.paths.output_dir, "task_affinity.png"))

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import csv
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
@@ -68,6 +70,21 @@ def test_task_gramian_matches_separate_per_task_backward_passes(
     expected = torch.stack(rows) @ torch.stack(rows).T
     assert gramian.shape == (3, 3)
     assert torch.allclose(gramian, expected, rtol=1e-4, atol=1e-6)
+    assert torch.allclose(
+        module.task_gramian(step.task_losses, step.features), expected, rtol=1e-4, atol=1e-6
+    )
+
+
+def test_each_gradient_pass_goes_through_its_own_task_head_only(
+    make_config: Callable[..., DictConfig],
+) -> None:
+    module, batch = module_and_batch(make_config("weighting=gradnorm", "weighting.grad_level=representation"))
+    calls: Counter[str] = Counter()
+    for task, head in module.heads.items():
+        head.register_full_backward_hook(lambda *args, task=task: calls.update([task]))
+    step = module.shared_step(batch)
+    module.task_gramian(step.task_losses, step.features)
+    assert calls == {"left": 1, "right": 1, "sum": 1}
 
 
 @pytest.mark.parametrize("weighting", WEIGHTINGS.names())
@@ -123,3 +140,28 @@ def test_objective_is_the_weighted_sum_plus_the_strategys_term(
     losses = module.shared_step(batch).losses.detach()
     precisions = torch.exp(torch.tensor(-0.5)) * torch.tensor([1.0, 1.0, 0.5])
     assert torch.isclose(objective, (precisions * losses).sum() + 0.5 * 0.5 * 3, rtol=1e-4)
+
+
+def test_per_step_values_are_written_on_lightnings_schedule_and_train_metrics_cover_the_epoch(
+    make_config: Callable[..., DictConfig],
+) -> None:
+    # lr = 0 and an MLP without dropout: predictions do not change, so the epoch's train accuracy is the
+    # model's accuracy on the whole train split (4 batches of 64), whatever the batch order
+    cfg = make_config(
+        "encoder=mlp", "optimizer.lr=0", "trainer.max_epochs=1", "trainer.log_every_n_steps=3", "test=false"
+    )
+    experiment = build_experiment(cfg)
+    module = experiment.module
+    experiment.trainer.fit(module, datamodule=experiment.datamodule)
+    with open(Path(cfg.paths.output_dir, "csv", "metrics.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows if r["train/loss"]] == [
+        2
+    ]  # (step + 1) % 3 == 0, as Lightning writes
+    (epoch_row,) = [r for r in rows if r["train/left/accuracy"]]
+    split = experiment.datamodule.split("train")
+    with torch.no_grad():
+        predicted = module(split.inputs)["left"].argmax(dim=1)
+    expected = (predicted == split.targets["left"]).float().mean()
+    assert float(epoch_row["train/left/accuracy"]) == pytest.approx(float(expected), abs=1e-6)
+    assert {"train/loss", "train/objective", "train/weight/left"} <= set(experiment.trainer.callback_metrics)

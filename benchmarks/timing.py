@@ -1,0 +1,95 @@
+"""Shared by the benchmarks: compose the real configs, time training steps inside Trainer.fit, medians."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, open_dict
+from pytorch_lightning.callbacks import Callback
+
+from mtl_lab.config import config_dir
+
+#: What every benchmark run turns off: validation (the baselines have none), the progress bar, the model
+#: summary and the test. The CSV logger stays on (the default a user gets).
+QUIET = [
+    "trainer.limit_val_batches=0",
+    "trainer.num_sanity_val_steps=0",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "test=false",
+]
+
+
+#: The clock every timing uses: process CPU time by default, which other processes on a shared machine do
+#: not inflate (with one torch thread and in-process data loading it is the step's own work), or wall
+#: time (``use_clock("wall")``), which is what a user waits but swings with the machine's load.
+_CLOCK = {"cpu": time.process_time, "wall": time.perf_counter}
+_clock = time.process_time
+
+
+def use_clock(name: str) -> None:
+    global _clock
+    _clock = _CLOCK[name]
+
+
+def now() -> float:
+    return _clock()
+
+
+def compose_config(overrides: Sequence[str], output_dir: Path) -> DictConfig:
+    """The config ``mtl-train <overrides>`` would run, writing under ``output_dir``."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        cfg = compose("train", overrides=list(overrides))
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+        cfg.paths.log_dir = str(output_dir)
+    return cfg
+
+
+def quiet_lightning() -> None:
+    """Benchmarks print one table; Lightning's info lines and known warnings would bury it."""
+    for name in ("pytorch_lightning", "lightning_fabric", "lightning.pytorch"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+
+
+class StepTimer(Callback):
+    """Mean seconds per training step over the steps after ``warmup``, from one batch start to the start of
+    the batch after the last: whole steps (data, forward, statistics, backward, optimizer step, logging,
+    callbacks). A mean, not a median, so that the steps that write logs count as often as they happen."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.starts: list[float] = []
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        self.starts.append(now())
+
+    @property
+    def seconds_per_step(self) -> float:
+        timed = self.starts[self.warmup :]
+        return (timed[-1] - timed[0]) / (len(timed) - 1)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def verdict(ratio: float, target: float) -> str:
+    return "PASS" if ratio <= target else "MISS"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)

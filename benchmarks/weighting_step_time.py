@@ -1,0 +1,186 @@
+"""Time per training step of every registered weighting, relative to ``fixed``, in one process.
+
+Settings: K = 3 (MultiDigits, the default CNN, batch 128) and K = 10 (GradNorm's toy regression with
+ten task scales, the paper's 4 x 100 MLP, batch 100); each strategy that measures gradients runs at
+``grad_level=representation`` and ``grad_level=params``; strategies that need no gradient statistics
+have one time (the level does not apply to them). Every run is the real path a user runs
+(composed config -> MultiTaskModule -> Trainer.fit, CSV logger on, no validation); a run's step time is
+the mean over its steps after the warm-up (logging steps included). Rounds interleave all strategies;
+each round gives each strategy its median step time, divided by ``fixed``'s of the same round, and the
+table shows the median of those ratios over rounds.
+
+    python benchmarks/weighting_step_time.py [--rounds 3] [--steps 10] [--warmup 3] [--threads 1]
+
+Targets (CPU): ``gradnorm`` <= 1.15x ``fixed``; Gramian strategies at representation level <= 1.3x
+``fixed`` at K = 10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import inspect
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+from timing import (
+    QUIET,
+    StepTimer,
+    compose_config,
+    markdown_table,
+    median,
+    quiet_lightning,
+    use_clock,
+    verdict,
+)
+
+from mtl_lab.config import config_dir
+from mtl_lab.data import MultiTaskDataModule
+from mtl_lab.experiment import build_datamodule, build_module, build_trainer
+from mtl_lab.weighting import WEIGHTINGS
+
+SETTINGS: dict[str, list[str]] = {
+    "K=3 MultiDigits (cnn)": ["data=multi_digits", "encoder=cnn"],
+    "K=10 GradNorm toy (mlp)": [
+        "data=gradnorm_toy",
+        "encoder=mlp",
+        "encoder.hidden_dims=[100,100,100,100]",
+        "data.sigmas=[1,2,5,10,20,50,100,0.5,3,30]",
+        "data.input_std=0.01",
+    ],
+}
+LEVELS = ("representation", "params")
+GRADNORM_TARGET = 1.15
+GRAMIAN_TARGET = 1.3  # at representation level, K = 10
+
+
+@dataclass
+class Variant:
+    weighting: str
+    level: str | None  # None: the strategy needs no gradients (one column)
+    ratios: list[float] = field(default_factory=list)
+    step_ms: list[float] = field(default_factory=list)
+
+    @property
+    def overrides(self) -> list[str]:
+        return [f"weighting={self.weighting}"] + (
+            [f"weighting.grad_level={self.level}"] if self.level else []
+        )
+
+
+def variants() -> tuple[list[Variant], list[str]]:
+    """Every registered weighting at each level it can run at, and why any were left out."""
+    found, skipped = [], []
+    for name in WEIGHTINGS.names():
+        if not (config_dir() / "weighting" / f"{name}.yaml").is_file():
+            skipped.append(f"{name}: no conf/weighting/{name}.yaml to compose")
+            continue
+        builder = WEIGHTINGS.resolve(name)
+        needs_grads = bool(getattr(builder, "requires", frozenset()) & {"grad_norms", "gramian"})
+        if not needs_grads:
+            found.append(Variant(name, None))
+        elif "grad_level" in inspect.signature(builder).parameters:
+            found += [Variant(name, level) for level in LEVELS]
+        else:
+            skipped.append(f"{name}: measures gradients but takes no grad_level; timed at its own level")
+            found.append(Variant(name, None))
+    return found, skipped
+
+
+@functools.cache
+def composed(overrides: tuple[str, ...], out: Path) -> DictConfig:
+    return compose_config(list(overrides), out)
+
+
+def time_steps(
+    overrides: list[str], datamodule: MultiTaskDataModule, steps: int, warmup: int, out: Path
+) -> float:
+    """Mean seconds per step of one short Trainer.fit (``steps`` timed steps after ``warmup``)."""
+    cfg = composed((*overrides, *QUIET, "callbacks=none", f"trainer.max_steps={steps + warmup + 1}"), out)
+    torch.manual_seed(0)
+    module = build_module(cfg, datamodule)
+    timer = StepTimer(warmup)
+    trainer = build_trainer(cfg, [timer])
+    trainer.fit(module, datamodule=datamodule)
+    return timer.seconds_per_step
+
+
+def run_setting(
+    name: str, base: list[str], found: list[Variant], args: argparse.Namespace, out: Path
+) -> None:
+    batch = 128 if "multi_digits" in base[0] else 100
+    size = batch * (args.steps + args.warmup + 1)
+    data = [*base, f"data.train_size={size}", "data.val_size=16", "data.test_size=16"]
+    datamodule = build_datamodule(compose_config([*data, *QUIET], out))
+    datamodule.setup("fit")
+    fixed = Variant("fixed", None)
+    for _ in range(args.rounds):
+        times = {}
+        for variant in [fixed, *found]:
+            times[id(variant)] = time_steps(
+                [*data, *variant.overrides], datamodule, args.steps, args.warmup, out
+            )
+        for variant in [fixed, *found]:
+            variant.ratios.append(times[id(variant)] / times[id(fixed)])
+            variant.step_ms.append(1000 * times[id(variant)])
+    print(f"\n### {name}: fixed = {median(fixed.step_ms):.2f} ms/step (median of {args.rounds} rounds)\n")
+    k10 = name.startswith("K=10")
+    rows = []
+    for weighting in dict.fromkeys(v.weighting for v in found):
+        cells = {v.level: v for v in found if v.weighting == weighting}
+        row = [weighting]
+        for level in LEVELS:
+            variant = cells.get(level) or cells.get(None)
+            ratio = median(variant.ratios)
+            shared = " (no gradients)" if None in cells else ""
+            row.append(f"{ratio:.2f}x{shared}")
+        row.append(target_verdict(weighting, cells, k10))
+        rows.append(row)
+    print(markdown_table(["strategy", "representation", "params", "target"], rows))
+
+
+def target_verdict(weighting: str, cells: dict[str | None, Variant], k10: bool) -> str:
+    builder = WEIGHTINGS.resolve(weighting)
+    if weighting == "gradnorm":
+        ratio = median(cells["representation"].ratios)
+        worst = max(median(v.ratios) for v in cells.values())
+        return (
+            f"<= {GRADNORM_TARGET}x: representation {verdict(ratio, GRADNORM_TARGET)}, "
+            f"params {verdict(worst, GRADNORM_TARGET)}"
+        )
+    if k10 and "gramian" in getattr(builder, "requires", frozenset()) and "representation" in cells:
+        ratio = median(cells["representation"].ratios)
+        return f"<= {GRAMIAN_TARGET}x at representation: {verdict(ratio, GRAMIAN_TARGET)}"
+    return "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per run (one logs)")
+    parser.add_argument("--warmup", type=int, default=3, help="steps dropped at the start of each run")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: steadier ratios)")
+    parser.add_argument(
+        "--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall time"
+    )
+    args = parser.parse_args(argv)
+    use_clock(args.clock)
+    torch.set_num_threads(args.threads)
+    quiet_lightning()
+    found, skipped = variants()
+    setting = f"CPU, {args.threads} thread(s), {args.clock} clock, torch {torch.__version__}"
+    print(f"# Time per training step relative to `fixed` ({setting})")
+    for reason in skipped:
+        print(f"skipped {reason}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, base in SETTINGS.items():
+            run_setting(name, base, [v for v in found if v.weighting != "fixed"], args, Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
