@@ -85,8 +85,16 @@ def test_divergence_exits_non_zero_with_one_line_and_diverged_summary(tmp_path: 
     assert Path(summary["checkpoint"]).is_file()
 
 
-@pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
-@pytest.mark.parametrize("weighting", ["gradnorm", "uncertainty"])
+# Two of the four combinations run by default (~20 s each); the other two with `make test-slow`.
+@pytest.mark.parametrize(
+    ("weighting", "precision"),
+    [
+        ("gradnorm", "32-true"),
+        ("uncertainty", "bf16-mixed"),
+        pytest.param("gradnorm", "bf16-mixed", marks=pytest.mark.slow),
+        pytest.param("uncertainty", "32-true", marks=pytest.mark.slow),
+    ],
+)
 def test_ddp_on_two_cpu_processes_keeps_strategy_state_identical_on_every_rank(
     tmp_path: Path, weighting: str, precision: str
 ) -> None:

@@ -223,6 +223,7 @@ def test_gradient_accumulation_and_clipping_keep_per_micro_batch_statistics(
     assert torch.isfinite(weighting.current_coefficients()).all()
 
 
+@pytest.mark.slow  # ~20 s; the default suite checks rank consistency of every strategy in one DDP run
 def test_ddp_run_of_a_random_stateful_strategy_in_bf16_keeps_ranks_identical(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     args = [
