@@ -6,7 +6,6 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
 from conftest import FAST, SMALL_CNN, run_cli
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -56,7 +55,6 @@ def test_rank_command_reruns_the_job_from_its_overrides_in_its_directory(tmp_pat
     ]
 
 
-@pytest.mark.slow  # two jobs of two processes each (4 interpreter start-ups): 3-4x a single DDP test
 def test_ddp_inside_a_multirun_runs_both_ranks_of_every_job_in_the_job_directory(tmp_path: Path) -> None:
     args = [
         "-m",
