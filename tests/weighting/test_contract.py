@@ -202,13 +202,19 @@ def test_restored_strategy_gives_the_same_next_coefficients(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", TORCHJD_BACKED)
-def test_strategy_leaves_the_training_random_stream_untouched(name: str) -> None:
+def test_strategy_leaves_the_training_random_stream_untouched(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     weighting = WEIGHTINGS.build({"name": name}, tasks=TASKS)
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
+    # fork_rng(devices=[]) restores the CPU generator only: reseeding CUDA's would change a GPU run's stream
+    cuda_seeds: list[int] = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", cuda_seeds.append)
     weighting(torch.ones(3), GradientStats(gramian=_gramians(1)[0]))
     assert torch.equal(torch.rand(3), expected)
+    assert cuda_seeds == []
 
 
 #: A tiny bf16-mixed run: 3 training steps of 32 samples, one validation batch, no test.
