@@ -149,13 +149,11 @@ class MultiTaskModule(pl.LightningModule):
         rows = []
         for k in range(len(self.task_names)):
             loss = losses[k] if scale == 1.0 else losses[k] * scale
-            grads = torch.autograd.grad(loss, inputs, retain_graph=True, allow_unused=True)
-            flat = [
-                (g if g is not None else torch.zeros_like(x)).reshape(-1).float()
-                for g, x in zip(grads, inputs, strict=True)
-            ]
-            rows.append(torch.cat(flat) / scale)
-        matrix = torch.stack(rows)
+            grads = torch.autograd.grad(loss, inputs, retain_graph=True, materialize_grads=True)
+            rows.append(torch.cat([g.reshape(-1) for g in grads]))
+        matrix = torch.stack(rows).float()
+        if scale != 1.0:
+            matrix = matrix / scale
         if level == "representation":
             gramian = self._reduce_mean(matrix @ matrix.T)
             if self._distributed():
