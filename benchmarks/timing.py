@@ -15,6 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 from pytorch_lightning.callbacks import Callback
+from torch import nn
 
 from mtl_lab.config import config_dir
 
@@ -79,6 +80,31 @@ class StepTimer(Callback):
     def seconds_per_step(self) -> float:
         timed = self.starts[self.warmup :]
         return (timed[-1] - timed[0]) / (len(timed) - 1)
+
+
+class CallTimer:
+    """Mean seconds per call of ``module``'s forward after its first ``skip`` calls, by forward hooks (for a
+    weighting: its own computation from the Gramian to the coefficients, solver included)."""
+
+    def __init__(self, module: nn.Module, skip: int) -> None:
+        self.skip = skip
+        self.calls = 0
+        self.seconds = 0.0
+        self._start = 0.0
+        module.register_forward_pre_hook(self._before)
+        module.register_forward_hook(self._after)
+
+    def _before(self, *_: Any) -> None:
+        self._start = now()
+
+    def _after(self, *_: Any) -> None:
+        self.calls += 1
+        if self.calls > self.skip:
+            self.seconds += now() - self._start
+
+    @property
+    def seconds_per_call(self) -> float:
+        return self.seconds / max(self.calls - self.skip, 1)
 
 
 def median(values: Sequence[float]) -> float:

@@ -6,10 +6,14 @@ ten task scales, the paper's 4 x 100 MLP, batch 100); each strategy that measure
 have one time (the level does not apply to them). Every run is the real path a user runs
 (composed config -> MultiTaskModule -> Trainer.fit, CSV logger on, no validation); a run's step time is
 the mean over its steps after the warm-up (logging steps included). Rounds interleave all strategies;
-each round gives each strategy its median step time, divided by ``fixed``'s of the same round, and the
-table shows the median of those ratios over rounds.
+each round gives each strategy its step time divided by ``fixed``'s of the same round, and the table
+shows the median of those ratios over rounds. The column "own call" is the strategy's own computation
+per step (the weighting module's forward: from the losses and statistics to the coefficients, torchjd's
+solver included) at representation level, in ms; the rest of the extra time over ``fixed`` is the
+statistics (the K small backward passes).
 
     python benchmarks/weighting_step_time.py [--rounds 3] [--steps 10] [--warmup 3] [--threads 1]
+        [--weightings upgrad,gradnorm]   (default: every registered weighting)
 
 Targets (CPU): ``gradnorm`` <= 1.15x ``fixed``; Gramian strategies at representation level <= 1.3x
 ``fixed`` at K = 10.
@@ -29,6 +33,7 @@ import torch
 from omegaconf import DictConfig
 from timing import (
     QUIET,
+    CallTimer,
     StepTimer,
     compose_config,
     markdown_table,
@@ -64,6 +69,7 @@ class Variant:
     level: str | None  # None: the strategy needs no gradients (one column)
     ratios: list[float] = field(default_factory=list)
     step_ms: list[float] = field(default_factory=list)
+    call_ms: list[float] = field(default_factory=list)
 
     @property
     def overrides(self) -> list[str]:
@@ -72,10 +78,10 @@ class Variant:
         )
 
 
-def variants() -> tuple[list[Variant], list[str]]:
-    """Every registered weighting at each level it can run at, and why any were left out."""
+def variants(names: list[str]) -> tuple[list[Variant], list[str]]:
+    """Each named weighting at each level it can run at, and why any were left out."""
     found, skipped = [], []
-    for name in WEIGHTINGS.names():
+    for name in names:
         if not (config_dir() / "weighting" / f"{name}.yaml").is_file():
             skipped.append(f"{name}: no conf/weighting/{name}.yaml to compose")
             continue
@@ -98,15 +104,17 @@ def composed(overrides: tuple[str, ...], out: Path) -> DictConfig:
 
 def time_steps(
     overrides: list[str], datamodule: MultiTaskDataModule, steps: int, warmup: int, out: Path
-) -> float:
-    """Mean seconds per step of one short Trainer.fit (``steps`` timed steps after ``warmup``)."""
+) -> tuple[float, float]:
+    """Mean seconds per step of one short Trainer.fit (``steps`` timed steps after ``warmup``), and mean
+    seconds per call of its weighting over the same steps."""
     cfg = composed((*overrides, *QUIET, "callbacks=none", f"trainer.max_steps={steps + warmup + 1}"), out)
     torch.manual_seed(0)
     module = build_module(cfg, datamodule)
+    calls = CallTimer(module.weighting, skip=warmup)
     timer = StepTimer(warmup)
     trainer = build_trainer(cfg, [timer])
     trainer.fit(module, datamodule=datamodule)
-    return timer.seconds_per_step
+    return timer.seconds_per_step, calls.seconds_per_call
 
 
 def run_setting(
@@ -121,9 +129,10 @@ def run_setting(
     for _ in range(args.rounds):
         times = {}
         for variant in [fixed, *found]:
-            times[id(variant)] = time_steps(
+            times[id(variant)], call_s = time_steps(
                 [*data, *variant.overrides], datamodule, args.steps, args.warmup, out
             )
+            variant.call_ms.append(1000 * call_s)
         for variant in [fixed, *found]:
             variant.ratios.append(times[id(variant)] / times[id(fixed)])
             variant.step_ms.append(1000 * times[id(variant)])
@@ -138,9 +147,12 @@ def run_setting(
             ratio = median(variant.ratios)
             shared = " (no gradients)" if None in cells else ""
             row.append(f"{ratio:.2f}x{shared}")
+        own = cells.get("representation") or cells[None]
+        row.append(f"{median(own.call_ms):.2f}")
         row.append(target_verdict(weighting, cells, k10))
         rows.append(row)
-    print(markdown_table(["strategy", "representation", "params", "target"], rows))
+    header = ["strategy", "representation", "params", "own call (ms)", "target"]
+    print(markdown_table(header, rows))
 
 
 def target_verdict(weighting: str, cells: dict[str | None, Variant], k10: bool) -> str:
@@ -167,11 +179,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall time"
     )
+    parser.add_argument(
+        "--weightings",
+        type=lambda text: [name for name in text.split(",") if name],
+        default=WEIGHTINGS.names(),
+        help="comma-separated registered names (default: all)",
+    )
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.weightings) - set(WEIGHTINGS.names()))
+    if unknown:
+        parser.error(f"--weightings: unknown {', '.join(unknown)}; choices: {', '.join(WEIGHTINGS.names())}")
     use_clock(args.clock)
     torch.set_num_threads(args.threads)
     quiet_lightning()
-    found, skipped = variants()
+    found, skipped = variants(args.weightings)
     setting = f"CPU, {args.threads} thread(s), {args.clock} clock, torch {torch.__version__}"
     print(f"# Time per training step relative to `fixed` ({setting})")
     for reason in skipped:

@@ -1,0 +1,45 @@
+"""`make bench`'s scripts run as a user runs them (tiny settings: they must work, the numbers are not checked)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+BENCHMARKS = REPO / "benchmarks"
+RATIO = r"\d+\.\d\dx"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=BENCHMARKS, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_weighting_step_time_prints_a_row_per_strategy_with_ratios_and_own_call_time() -> None:
+    result = _run("weighting_step_time.py", "--weightings", "upgrad,dwa", "--rounds", "1", "--steps", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    tables = result.stdout.split("### ")[1:]
+    assert [t.split(":")[0] for t in tables] == ["K=3 MultiDigits (cnn)", "K=10 GradNorm toy (mlp)"]
+    for table in tables:
+        assert "| strategy | representation | params | own call (ms) | target |" in table
+        assert re.search(rf"\| upgrad \| {RATIO} \| {RATIO} \| \d+\.\d\d \|", table)
+        assert re.search(
+            rf"\| dwa \| {RATIO} \(no gradients\) \| {RATIO} \(no gradients\) \| \d+\.\d\d \| - \|", table
+        )
+    assert re.search(r"\| upgrad \|.*\| <= 1.3x at representation: (PASS|MISS) \|", tables[1])
+
+
+def test_weighting_step_time_names_an_unknown_strategy_and_the_choices() -> None:
+    result = _run("weighting_step_time.py", "--weightings", "upgrd")
+    assert result.returncode == 2
+    assert "--weightings: unknown upgrd; choices: aligned_mtl, cagrad," in result.stderr.splitlines()[-1]
+
+
+def test_framework_overhead_prints_the_ratio_to_the_plain_loop() -> None:
+    result = _run("framework_overhead.py", "--rounds", "1", "--epochs", "1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"ratio mtl_lab / plain: \d+\.\d{3}x \(median of 1 epoch pairs", result.stdout)
+    assert re.search(r"target <= 1.05x: (PASS|MISS)", result.stdout)
