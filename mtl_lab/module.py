@@ -137,6 +137,7 @@ class MultiTaskModule(pl.LightningModule):
         ``losses``: the K task losses, best ``StepOutput.task_losses`` (K passes, each through its own
         task's branch; a stacked tensor makes every pass go through all K branches).
 
+        The Gramian is float32, also under mixed precision (computed with autocast off).
         Parameter levels: per-rank gradients are averaged first (the gradient of the global mean loss),
         then G G^T. Representation level: the global representation is the concatenation over ranks,
         so the Gramian is sum_r G_r G_r^T / world^2.
@@ -154,13 +155,15 @@ class MultiTaskModule(pl.LightningModule):
         matrix = torch.stack(rows).float()
         if scale != 1.0:
             matrix = matrix / scale
-        if level == "representation":
-            gramian = self._reduce_mean(matrix @ matrix.T)
-            if self._distributed():
-                gramian = gramian / self.trainer.world_size
-            return gramian
-        matrix = self._reduce_mean(matrix)
-        return matrix @ matrix.T
+        # autocast would run the products in fp16/bf16 (3 significant digits, under- and overflow)
+        with torch.autocast(matrix.device.type, enabled=False):
+            if level == "representation":
+                gramian = self._reduce_mean(matrix @ matrix.T)
+                if self._distributed():
+                    gramian = gramian / self.trainer.world_size
+                return gramian
+            matrix = self._reduce_mean(matrix)
+            return matrix @ matrix.T
 
     def statistics(
         self, step: StepOutput, requires: frozenset[str] | None = None, grad_level: str | None = None

@@ -6,11 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
 import torch
 from conftest import SMALL_CNN
 from omegaconf import DictConfig
+from pytorch_lightning.plugins.precision import MixedPrecision
 
 from mtl_lab.experiment import build_datamodule, build_experiment, build_module
+from mtl_lab.models.architectures import Features
 from mtl_lab.module import MultiTaskModule
 from mtl_lab.weighting import WEIGHTINGS
 
@@ -165,3 +168,48 @@ def test_per_step_values_are_written_on_lightnings_schedule_and_train_metrics_co
     expected = (predicted == split.targets["left"]).float().mean()
     assert float(epoch_row["train/left/accuracy"]) == pytest.approx(float(expected), abs=1e-6)
     assert {"train/loss", "train/objective", "train/weight/left"} <= set(experiment.trainer.callback_metrics)
+
+
+@pytest.mark.parametrize(
+    ("weighting", "level"),
+    [("upgrad", "representation"), ("gradnorm", "last_shared_layer"), ("dbmtl", "params")],
+)
+def test_fp16_grad_scaler_statistics_are_measured_scaled_and_unscaled(
+    weighting: str, level: str, make_config: Callable[..., DictConfig]
+) -> None:
+    """16-mixed with a grad scaler (Lightning's CUDA path, run on the CPU with a CPU scaler): every step's
+    Gramian is measured on the scaled losses and equals, unscaled, the Gramian of the plain losses."""
+    cfg = make_config(f"weighting={weighting}", f"weighting.grad_level={level}", *SMALL_CNN)
+    dm = build_datamodule(cfg)
+    module = build_module(cfg, dm)
+    measured = module.task_gramian
+    seen: list[tuple[float, torch.Tensor, torch.Tensor]] = []
+
+    def recording(losses: list[torch.Tensor], features: Features, level: str | None = None) -> torch.Tensor:
+        scale = module._loss_scale()
+        gramian = measured(losses, features, level)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(module, "_loss_scale", lambda: 1.0)
+            plain = measured(losses, features, level)
+        seen.append((scale, gramian, plain))
+        return gramian
+
+    module.task_gramian = recording  # type: ignore[method-assign]
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**12)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=3,
+        limit_val_batches=0,
+        plugins=[MixedPrecision("16-mixed", "cpu", scaler)],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, datamodule=dm)
+    assert trainer.global_step == 3 and len(seen) == 3
+    for scale, gramian, plain in seen:
+        assert scale > 1.0  # the scaler may halve its scale after an overflowing step
+        assert torch.isfinite(gramian).all() and gramian.dtype == torch.float32
+        assert torch.allclose(gramian, plain, rtol=1e-2, atol=1e-6 * float(plain.abs().max()))
+    assert torch.isfinite(module.weighting.current_coefficients()).all()
