@@ -1,18 +1,19 @@
 """Time per training step of every registered weighting, relative to ``fixed``, in one process.
 
-Settings: K = 3 (MultiDigits, the default CNN, batch 128) and K = 10 (GradNorm's toy regression with
-ten task scales, the paper's 4 x 100 MLP, batch 100); each strategy that measures gradients runs at
-``grad_level=representation`` and ``grad_level=params``; strategies that need no gradient statistics
-have one time (the level does not apply to them). Every run is the real path a user runs
-(composed config -> MultiTaskModule -> Trainer.fit, CSV logger on, no validation); a run's step time is
-the mean over its steps after the warm-up (logging steps included). Rounds interleave all strategies;
-each round gives each strategy its step time divided by ``fixed``'s of the same round, and the table
-shows the median of those ratios over rounds. The column "own call" is the strategy's own computation
-per step (the weighting module's forward: from the losses and statistics to the coefficients, torchjd's
-solver included) at representation level, in ms; the rest of the extra time over ``fixed`` is the
-statistics (the K small backward passes).
+Settings: K = 3 (MultiDigits, the default CNN, batch 128) and K = 10 (GradNorm's toy regression with ten
+task scales, the paper's 4 x 100 MLP, batch 100); each strategy that measures gradients runs at every
+``grad_level`` (``last_shared_layer``, ``representation``, ``params``; its default is marked ``*``);
+strategies that need no gradient statistics have one time (the level does not apply to them). Every run
+is the real path a user runs (composed config -> MultiTaskModule -> Trainer.fit, CSV logger on, no
+validation); a run's step time is the mean over its steps after the warm-up (logging steps included). A
+round runs ``fixed`` between every two strategies (fixed, A, fixed, B, ..., fixed) and divides each
+strategy's step time by the mean of the two ``fixed`` runs around it, so the machine's drift cancels;
+the table shows the median of those ratios over rounds. The column "own call" is the strategy's own
+computation per step (the weighting module's forward: from the losses and statistics to the
+coefficients, torchjd's solver included) at its default level, in ms; the rest of the extra time over
+``fixed`` is the statistics (the K small backward passes).
 
-    python benchmarks/weighting_step_time.py [--rounds 3] [--steps 10] [--warmup 3] [--threads 1]
+    python benchmarks/weighting_step_time.py [--rounds 3] [--steps 20] [--warmup 3] [--threads 1]
         [--weightings upgrad,gradnorm]   (default: every registered weighting)
 
 Targets (CPU): ``gradnorm`` <= 1.15x ``fixed``; Gramian strategies at representation level <= 1.3x
@@ -58,7 +59,7 @@ SETTINGS: dict[str, list[str]] = {
         "data.input_std=0.01",
     ],
 }
-LEVELS = ("representation", "params")
+LEVELS = ("last_shared_layer", "representation", "params")
 GRADNORM_TARGET = 1.15
 GRAMIAN_TARGET = 1.3  # at representation level, K = 10
 
@@ -67,6 +68,7 @@ GRAMIAN_TARGET = 1.3  # at representation level, K = 10
 class Variant:
     weighting: str
     level: str | None  # None: the strategy needs no gradients (one column)
+    default: bool = True  # the strategy's default grad_level (or no level)
     ratios: list[float] = field(default_factory=list)
     step_ms: list[float] = field(default_factory=list)
     call_ms: list[float] = field(default_factory=list)
@@ -89,8 +91,9 @@ def variants(names: list[str]) -> tuple[list[Variant], list[str]]:
         needs_grads = bool(getattr(builder, "requires", frozenset()) & {"grad_norms", "gramian"})
         if not needs_grads:
             found.append(Variant(name, None))
-        elif "grad_level" in inspect.signature(builder).parameters:
-            found += [Variant(name, level) for level in LEVELS]
+        elif "grad_level" in (parameters := inspect.signature(builder).parameters):
+            default = parameters["grad_level"].default
+            found += [Variant(name, level, default=level == default) for level in LEVELS]
         else:
             skipped.append(f"{name}: measures gradients but takes no grad_level; timed at its own level")
             found.append(Variant(name, None))
@@ -126,17 +129,22 @@ def run_setting(
     datamodule = build_datamodule(compose_config([*data, *QUIET], out))
     datamodule.setup("fit")
     fixed = Variant("fixed", None)
+
+    def step_seconds(variant: Variant) -> float:
+        seconds, call_s = time_steps([*data, *variant.overrides], datamodule, args.steps, args.warmup, out)
+        variant.step_ms.append(1000 * seconds)
+        variant.call_ms.append(1000 * call_s)
+        return seconds
+
     for _ in range(args.rounds):
-        times = {}
-        for variant in [fixed, *found]:
-            times[id(variant)], call_s = time_steps(
-                [*data, *variant.overrides], datamodule, args.steps, args.warmup, out
-            )
-            variant.call_ms.append(1000 * call_s)
-        for variant in [fixed, *found]:
-            variant.ratios.append(times[id(variant)] / times[id(fixed)])
-            variant.step_ms.append(1000 * times[id(variant)])
-    print(f"\n### {name}: fixed = {median(fixed.step_ms):.2f} ms/step (median of {args.rounds} rounds)\n")
+        before = step_seconds(fixed)
+        for variant in found:
+            seconds = step_seconds(variant)
+            after = step_seconds(fixed)
+            variant.ratios.append(seconds / ((before + after) / 2))
+            before = after
+    runs = len(fixed.step_ms)
+    print(f"\n### {name}: fixed = {median(fixed.step_ms):.2f} ms/step (median of {runs} runs)\n")
     k10 = name.startswith("K=10")
     rows = []
     for weighting in dict.fromkeys(v.weighting for v in found):
@@ -145,25 +153,21 @@ def run_setting(
         for level in LEVELS:
             variant = cells.get(level) or cells.get(None)
             ratio = median(variant.ratios)
-            shared = " (no gradients)" if None in cells else ""
-            row.append(f"{ratio:.2f}x{shared}")
-        own = cells.get("representation") or cells[None]
+            mark = " (no gradients)" if None in cells else " *" if variant.default else ""
+            row.append(f"{ratio:.2f}x{mark}")
+        (own,) = [v for v in cells.values() if v.default]
         row.append(f"{median(own.call_ms):.2f}")
         row.append(target_verdict(weighting, cells, k10))
         rows.append(row)
-    header = ["strategy", "representation", "params", "own call (ms)", "target"]
-    print(markdown_table(header, rows))
+    print(markdown_table(["strategy", *LEVELS, "own call (ms)", "target"], rows))
+    print("\n`*`: the strategy's default `grad_level`")
 
 
 def target_verdict(weighting: str, cells: dict[str | None, Variant], k10: bool) -> str:
     builder = WEIGHTINGS.resolve(weighting)
     if weighting == "gradnorm":
-        ratio = median(cells["representation"].ratios)
-        worst = max(median(v.ratios) for v in cells.values())
-        return (
-            f"<= {GRADNORM_TARGET}x: representation {verdict(ratio, GRADNORM_TARGET)}, "
-            f"params {verdict(worst, GRADNORM_TARGET)}"
-        )
+        verdicts = [f"{level} {verdict(median(cells[level].ratios), GRADNORM_TARGET)}" for level in LEVELS]
+        return f"<= {GRADNORM_TARGET}x: " + ", ".join(verdicts)
     if k10 and "gramian" in getattr(builder, "requires", frozenset()) and "representation" in cells:
         ratio = median(cells["representation"].ratios)
         return f"<= {GRAMIAN_TARGET}x at representation: {verdict(ratio, GRAMIAN_TARGET)}"
@@ -173,7 +177,7 @@ def target_verdict(weighting: str, cells: dict[str | None, Variant], k10: bool) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per run (one logs)")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per run (one logs)")
     parser.add_argument("--warmup", type=int, default=3, help="steps dropped at the start of each run")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: steadier ratios)")
     parser.add_argument(

@@ -24,10 +24,13 @@ def test_weighting_step_time_prints_a_row_per_strategy_with_ratios_and_own_call_
     tables = result.stdout.split("### ")[1:]
     assert [t.split(":")[0] for t in tables] == ["K=3 MultiDigits (cnn)", "K=10 GradNorm toy (mlp)"]
     for table in tables:
-        assert "| strategy | representation | params | own call (ms) | target |" in table
-        assert re.search(rf"\| upgrad \| {RATIO} \| {RATIO} \| \d+\.\d\d \|", table)
+        header = "| strategy | last_shared_layer | representation | params | own call (ms) | target |"
+        assert header in table
+        # upgrad's default level is representation, marked *
+        assert re.search(rf"\| upgrad \| {RATIO} \| {RATIO} \* \| {RATIO} \| \d+\.\d\d \|", table)
+        no_gradients = rf"{RATIO} \(no gradients\)"
         assert re.search(
-            rf"\| dwa \| {RATIO} \(no gradients\) \| {RATIO} \(no gradients\) \| \d+\.\d\d \| - \|", table
+            rf"\| dwa \| {no_gradients} \| {no_gradients} \| {no_gradients} \| \d+\.\d\d \| - \|", table
         )
     assert re.search(r"\| upgrad \|.*\| <= 1.3x at representation: (PASS|MISS) \|", tables[1])
 
