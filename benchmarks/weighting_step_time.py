@@ -11,7 +11,7 @@ strategy's step time by the mean of the two ``fixed`` runs around it, so the mac
 the table shows the median of those ratios over rounds. The column "own call" is the strategy's own
 computation per step (the weighting module's forward: from the losses and statistics to the
 coefficients, torchjd's solver included) at its default level, in ms; the rest of the extra time over
-``fixed`` is the statistics (the K small backward passes).
+``fixed`` is the statistics (the gradient passes).
 
     python benchmarks/weighting_step_time.py [--rounds 3] [--steps 20] [--warmup 3] [--threads 1]
         [--weightings upgrad,gradnorm]   (default: every registered weighting)

@@ -135,7 +135,9 @@ class MultiTaskModule(pl.LightningModule):
         """K x K Gramian of the per-task gradients at ``level`` (default: the weighting's ``grad_level``;
         one of ``GRAD_LEVELS``), same on all ranks. A collective under DDP: call it on every rank.
         ``losses``: the K task losses, best ``StepOutput.task_losses`` (K passes, each through its own
-        task's branch; a stacked tensor makes every pass go through all K branches).
+        task's branch; a stacked tensor makes every pass go through all K branches). At the
+        representation level of an architecture with ``Features.per_task_views`` (hard sharing) it is
+        one pass through all heads, row t read at task t's view.
 
         The Gramian is float32, also under mixed precision (computed with autocast off).
         Parameter levels: per-rank gradients are averaged first (the gradient of the global mean loss),
@@ -145,13 +147,19 @@ class MultiTaskModule(pl.LightningModule):
         level = self.weighting.grad_level if level is None else level
         if level not in GRAD_LEVELS:
             raise unknown_choice("grad_level", level, GRAD_LEVELS, "gradient level")
-        inputs = self._grad_inputs(features, level)
         scale = self._loss_scale()
-        rows = []
-        for k in range(len(self.task_names)):
-            loss = losses[k] if scale == 1.0 else losses[k] * scale
-            grads = torch.autograd.grad(loss, inputs, retain_graph=True, materialize_grads=True)
-            rows.append(torch.cat([g.reshape(-1) for g in grads]))
+        if level == "representation" and features.per_task_views:  # one pass: row t at task t's view
+            total = sum(losses[k] for k in range(len(self.task_names)))
+            views = [features.per_task[t] for t in self.task_names]
+            grads = torch.autograd.grad(total * scale, views, retain_graph=True, materialize_grads=True)
+            rows = [g.reshape(-1) for g in grads]
+        else:  # one pass per task, through its own branch
+            inputs = self._grad_inputs(features, level)
+            rows = []
+            for k in range(len(self.task_names)):
+                loss = losses[k] if scale == 1.0 else losses[k] * scale
+                grads = torch.autograd.grad(loss, inputs, retain_graph=True, materialize_grads=True)
+                rows.append(torch.cat([g.reshape(-1) for g in grads]))
         matrix = torch.stack(rows).float()
         if scale != 1.0:
             matrix = matrix / scale

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -76,6 +77,24 @@ def test_task_gramian_matches_separate_per_task_backward_passes(
     assert torch.allclose(
         module.task_gramian(step.task_losses, step.features), expected, rtol=1e-4, atol=1e-6
     )
+    # without per-task views (another architecture) the representation level takes one pass per task
+    plain = dataclasses.replace(step.features, per_task_views=False)
+    assert torch.allclose(module.task_gramian(step.task_losses, plain), expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("level", "passes"), [("representation", 1), ("last_shared_layer", 3), ("params", 3)]
+)
+def test_task_gramian_takes_one_backward_pass_at_the_representation_of_hard_sharing(
+    level: str, passes: int, make_config: Callable[..., DictConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module, batch = module_and_batch(make_config("weighting=upgrad", *SMALL_CNN))
+    step = module.shared_step(batch)
+    calls: list[int] = []
+    grad = torch.autograd.grad
+    monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: calls.append(1) or grad(*a, **k))
+    module.task_gramian(step.task_losses, step.features, level)
+    assert len(calls) == passes
 
 
 def test_each_gradient_pass_goes_through_its_own_task_head_only(
@@ -100,7 +119,8 @@ def test_statistics_are_computed_only_when_the_strategy_asks(
     monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: calls.append(1) or original(*a, **k))
     stats = module.statistics(module.shared_step(batch))
     needs_grads = bool(module.weighting.requires & {"grad_norms", "gramian"})
-    assert len(calls) == (3 if needs_grads else 0)
+    passes = 1 if module.weighting.grad_level == "representation" else 3  # hard sharing: one pass there
+    assert len(calls) == (passes if needs_grads else 0)
     assert (stats.grad_norms is not None) == needs_grads
     assert (stats.global_losses is not None) == ("global_losses" in module.weighting.requires)
     if needs_grads:

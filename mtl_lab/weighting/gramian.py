@@ -4,9 +4,10 @@ Each strategy turns the K x K Gramian G = J J^T of the per-task gradients J (row
 module at :attr:`grad_level`, reduced over DDP ranks and unscaled under a grad scaler) into weights w;
 the module then backpropagates ``sum_k w_k L_k`` once, whose gradient at the measured level is exactly
 the aggregation ``w^T J`` of the method (exact at ``grad_level: params``; at the default
-``representation`` the Gramian is that of the gradients w.r.t. the shared features, one small backward
-per task). :class:`TorchJDWeighting` is the one adapter; each registered subclass fixes the torchjd
-class, its hyper-parameters (``conf/weighting/<name>.yaml``) and its paper.
+``representation`` the Gramian is that of the gradients w.r.t. the shared features, from one small
+backward pass through the heads, or one per task where the architecture has no per-task views).
+:class:`TorchJDWeighting` is the one adapter; each registered subclass fixes the torchjd class, its
+hyper-parameters (``conf/weighting/<name>.yaml``) and its paper.
 
 Adapter contract:
 

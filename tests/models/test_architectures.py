@@ -23,11 +23,16 @@ def test_every_architecture_gives_features_per_task_and_declares_shared_paramete
             out.per_task[task].sum(), arch.shared_parameters(), allow_unused=True, retain_graph=True
         )
         assert all(g is not None for g in grads)
+    if out.per_task_views:  # the declared contract: each head gets its own alias of the representation
+        views = list(out.per_task.values())
+        assert len({id(v) for v in views}) == len(views) and all(v is not out.shared for v in views)
+        assert all(v.data_ptr() == out.shared.data_ptr() and torch.equal(v, out.shared) for v in views)
 
 
 def test_shared_architecture_uses_one_encoder_for_all_tasks() -> None:
     arch = ARCHITECTURES.build({"name": "shared"}, tasks=["a", "b"], input_shape=(5,), encoder=ENCODER)
     out = arch(torch.randn(3, 5))
-    assert out.per_task["a"] is out.shared and out.per_task["b"] is out.shared
+    assert out.per_task_views  # one identity view of the encoder's output per head
+    assert all(torch.equal(out.per_task[t], out.shared) for t in ("a", "b"))
     last = arch.last_shared_parameters()
     assert [tuple(p.shape) for p in last] == [(6, 8), (6,)]

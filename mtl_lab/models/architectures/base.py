@@ -17,11 +17,15 @@ class Features:
     """Forward output: ``per_task`` features for each head and the ``shared`` representation.
 
     ``shared`` is the tensor every task's prediction depends on; gradient statistics taken at the
-    representation level are gradients with respect to it.
+    representation level are gradients with respect to it. ``per_task_views``: every ``per_task[t]`` is
+    its own identity view of ``shared`` (``shared.view_as(shared)``), read only by task t's head, so the
+    gradient of the summed task losses w.r.t. ``per_task[t]`` is task t's gradient w.r.t. ``shared``
+    and one backward pass gives all K of them.
     """
 
     per_task: dict[str, Tensor]
     shared: Tensor
+    per_task_views: bool = False
 
 
 class Architecture(nn.Module, ABC):

@@ -20,7 +20,8 @@ class SharedArchitecture(Architecture):
 
     def forward(self, x: Tensor) -> Features:
         z = self.encoder(x)
-        return Features(per_task={t: z for t in self.tasks}, shared=z)
+        # one view per head: the representation-level Gramian then takes one backward pass, not K
+        return Features(per_task={t: z.view_as(z) for t in self.tasks}, shared=z, per_task_views=True)
 
     def feature_dim(self, task: str) -> int:
         return self.encoder.out_dim
