@@ -18,6 +18,7 @@ divided by the mean of the two plain epochs around it, so the machine's drift ca
 of every round is warm-up. Ratios printed are medians over those epochs. Target: mtl_lab <= 1.05x.
 
     python benchmarks/framework_overhead.py [--rounds 3] [--epochs 4] [--threads 1] [--clock cpu]
+        [OVERRIDE ...]   (Hydra overrides for both arms, e.g. trainer.log_every_n_steps=50)
 """
 
 from __future__ import annotations
@@ -149,10 +150,14 @@ class Arm:
         self.epoch_s += epochs.framework_s[1:]
 
 
-def paired_epochs(datamodule: MultiTaskDataModule, epochs: int, out: Path, arm: str) -> PairedEpochs:
+def paired_epochs(
+    datamodule: MultiTaskDataModule, epochs: int, out: Path, arm: str, overrides: list[str]
+) -> PairedEpochs:
     """``epochs`` timed epochs of ``arm`` (after one warm-up) with plain epochs around each. ``arm``:
     ``mtl_lab`` (the composed MultiTaskModule) or ``lightning`` (the plain step as a LightningModule)."""
-    cfg = compose_config([*DATA, *QUIET, "callbacks=none", f"trainer.max_epochs={epochs + 1}"], out)
+    cfg = compose_config(
+        [*DATA, *QUIET, "callbacks=none", f"trainer.max_epochs={epochs + 1}", *overrides], out
+    )
     torch.manual_seed(0)
     pairs = PairedEpochs(PlainLoop(cfg, datamodule))
     torch.manual_seed(0)
@@ -176,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall time"
     )
+    parser.add_argument(
+        "overrides", nargs="*", help="Hydra overrides for the runs, e.g. trainer.log_every_n_steps=50"
+    )
     args = parser.parse_args(argv)
     use_clock(args.clock)
     torch.set_num_threads(args.threads)
@@ -187,12 +195,14 @@ def main(argv: list[str] | None = None) -> int:
         datamodule.setup("fit")
         for _ in range(args.rounds):
             for name, arm in arms.items():
-                arm.add(paired_epochs(datamodule, args.epochs, out, name))
+                arm.add(paired_epochs(datamodule, args.epochs, out, name, args.overrides))
     steps = len(datamodule.train_dataloader())
     setting = f"CPU, {args.threads} thread(s), {args.clock} clock, torch {torch.__version__}"
     print(f"# Framework overhead ({setting})")
     runs = f"{args.rounds} rounds x {args.epochs} epochs per arm"
     print(f"\nMultiDigits, default CNN, batch 128, {steps} steps/epoch, {runs}")
+    if args.overrides:
+        print(f"overrides: {' '.join(args.overrides)}")
     plain_s = arms["mtl_lab"].plain_s + arms["lightning"].plain_s
     print(f"plain PyTorch loop: {1000 * median(plain_s):.0f} ms/epoch")
     for name, label in (
