@@ -17,7 +17,7 @@ Adapter contract:
   ``torch.random.fork_rng`` with the CPU generator seeded from (``seed``, call counter), so all DDP ranks
   draw the same permutations, the training RNG stream is untouched, and a restored checkpoint continues
   the sequence. Only the CPU generator is seeded (torchjd runs on the CPU): ``torch.manual_seed`` would
-  also reseed the CUDA generators, which ``fork_rng(devices=[])`` does not restore, and costs ~0.1 ms.
+  also reseed the CUDA generators, which ``fork_rng(devices=[])`` does not restore.
 - State (GradVac's EMA targets, PCD's EMA of squared norms, Nash-MTL's previous alpha and step) lives in
   buffers of this module, loaded into torchjd before and read back after every call: it is in the
   ``state_dict`` and restored by checkpoints. The torchjd object itself is deliberately not a submodule.
