@@ -33,7 +33,16 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig
-from timing import QUIET, compose_config, median, now, quiet_lightning, use_clock, verdict
+from timing import (
+    QUIET,
+    compose_config,
+    median,
+    now,
+    quiet_lightning,
+    ratios_to_neighbours,
+    use_clock,
+    verdict,
+)
 from torch import Tensor, nn
 
 from mtl_lab.data import MultiTaskDataModule
@@ -132,8 +141,7 @@ class PairedEpochs(pl.Callback):
 
     def ratios(self) -> list[float]:
         """Fit epoch / mean of the plain epochs around it, for every epoch of the fit after the first."""
-        around = [(a + b) / 2 for a, b in zip(self.plain_s, self.plain_s[1:], strict=False)]
-        return [framework / plain for plain, framework in zip(around, self.framework_s, strict=True)][1:]
+        return ratios_to_neighbours(self.framework_s, self.plain_s)[1:]
 
 
 @dataclass

@@ -107,6 +107,15 @@ class CallTimer:
         return self.seconds / max(self.calls - self.skip, 1)
 
 
+def ratios_to_neighbours(measured: Sequence[float], baselines: Sequence[float]) -> list[float]:
+    """Each measurement divided by the mean of the baseline runs right before and after it (run as
+    baseline, measured, baseline, measured, ..., baseline), so the machine's drift cancels."""
+    if len(baselines) != len(measured) + 1:
+        raise ValueError(f"need one baseline around each measurement: {len(measured)} and {len(baselines)}")
+    pairs = zip(measured, baselines[:-1], baselines[1:], strict=True)
+    return [m / ((before + after) / 2) for m, before, after in pairs]
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 

@@ -40,6 +40,7 @@ from timing import (
     markdown_table,
     median,
     quiet_lightning,
+    ratios_to_neighbours,
     use_clock,
     verdict,
 )
@@ -137,12 +138,12 @@ def run_setting(
         return seconds
 
     for _ in range(args.rounds):
-        before = step_seconds(fixed)
+        baselines, measured = [step_seconds(fixed)], []
         for variant in found:
-            seconds = step_seconds(variant)
-            after = step_seconds(fixed)
-            variant.ratios.append(seconds / ((before + after) / 2))
-            before = after
+            measured.append(step_seconds(variant))
+            baselines.append(step_seconds(fixed))
+        for variant, ratio in zip(found, ratios_to_neighbours(measured, baselines), strict=True):
+            variant.ratios.append(ratio)
     runs = len(fixed.step_ms)
     print(f"\n### {name}: fixed = {median(fixed.step_ms):.2f} ms/step (median of {runs} runs)\n")
     k10 = name.startswith("K=10")
