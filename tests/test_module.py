@@ -27,6 +27,15 @@ def module_and_batch(cfg: DictConfig) -> tuple[MultiTaskModule, dict]:
     return build_module(cfg, dm), next(iter(dm.train_dataloader()))
 
 
+@pytest.fixture
+def grad_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per ``torch.autograd.grad`` call (each is one backward pass) made during the test."""
+    calls: list[int] = []
+    grad = torch.autograd.grad
+    monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: calls.append(1) or grad(*a, **k))
+    return calls
+
+
 @pytest.mark.parametrize("weighting", WEIGHTINGS.names())
 def test_exactly_one_backward_per_step_for_every_strategy(
     weighting: str, make_config: Callable[..., DictConfig]
@@ -86,15 +95,12 @@ def test_task_gramian_matches_separate_per_task_backward_passes(
     ("level", "passes"), [("representation", 1), ("last_shared_layer", 3), ("params", 3)]
 )
 def test_task_gramian_takes_one_backward_pass_at_the_representation_of_hard_sharing(
-    level: str, passes: int, make_config: Callable[..., DictConfig], monkeypatch: pytest.MonkeyPatch
+    level: str, passes: int, make_config: Callable[..., DictConfig], grad_calls: list[int]
 ) -> None:
     module, batch = module_and_batch(make_config("weighting=upgrad", *SMALL_CNN))
     step = module.shared_step(batch)
-    calls: list[int] = []
-    grad = torch.autograd.grad
-    monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: calls.append(1) or grad(*a, **k))
     module.task_gramian(step.task_losses, step.features, level)
-    assert len(calls) == passes
+    assert len(grad_calls) == passes
 
 
 def test_each_gradient_pass_goes_through_its_own_task_head_only(
@@ -111,16 +117,13 @@ def test_each_gradient_pass_goes_through_its_own_task_head_only(
 
 @pytest.mark.parametrize("weighting", WEIGHTINGS.names())
 def test_statistics_are_computed_only_when_the_strategy_asks(
-    weighting: str, make_config: Callable[..., DictConfig], monkeypatch: pytest.MonkeyPatch
+    weighting: str, make_config: Callable[..., DictConfig], grad_calls: list[int]
 ) -> None:
     module, batch = module_and_batch(make_config(f"weighting={weighting}", *SMALL_CNN))
-    calls = []
-    original = torch.autograd.grad
-    monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: calls.append(1) or original(*a, **k))
     stats = module.statistics(module.shared_step(batch))
     needs_grads = bool(module.weighting.requires & {"grad_norms", "gramian"})
     passes = 1 if module.weighting.grad_level == "representation" else 3  # hard sharing: one pass there
-    assert len(calls) == (passes if needs_grads else 0)
+    assert len(grad_calls) == (passes if needs_grads else 0)
     assert (stats.grad_norms is not None) == needs_grads
     assert (stats.global_losses is not None) == ("global_losses" in module.weighting.requires)
     if needs_grads:
