@@ -3,7 +3,7 @@
 Both train the same model (the default MultiDigits CNN, three tasks, `fixed` weights, Adam) on the same
 data through the same DataLoader and batch size, and both update the train metrics every step:
 
-- plain loop:  features = architecture(x); losses summed; backward; optimizer step; metrics update;
+- plain loop:  predictions = model(inputs); losses summed; backward; optimizer step; metrics update;
                metrics computed and reset at the end of the epoch;
 - mtl_lab:     Trainer.fit of the composed config as a user gets it with the CSV logger on
                (log_every_n_steps=10), the progress bar and model summary off, no validation (the plain
@@ -45,6 +45,7 @@ from timing import (
 )
 from torch import Tensor, nn
 
+from mtl_lab.batch import Batch
 from mtl_lab.data import MultiTaskDataModule
 from mtl_lab.experiment import build_datamodule, build_module, build_trainer
 
@@ -60,17 +61,16 @@ class PlainStep(nn.Module):
     def __init__(self, cfg: DictConfig, datamodule: MultiTaskDataModule) -> None:
         super().__init__()
         module = build_module(cfg, datamodule)  # the same architecture, heads, tasks and optimizer factory
-        self.architecture, self.heads, self.tasks = module.architecture, module.heads, module.tasks
+        self.model, self.tasks = module.model, module.tasks
         self.names = list(self.tasks)
         self.optimizer_factory = module.optimizer_factory
         self.metrics = nn.ModuleDict({t: self.tasks[t].make_metrics() for t in self.names})
 
-    def forward(self, batch: dict[str, Any]) -> Tensor:
-        features = self.architecture(batch["inputs"])
-        predictions = {t: self.heads[t](features.per_task[t]) for t in self.names}
-        losses = [self.tasks[t].compute_loss(predictions[t], batch["targets"][t], None) for t in self.names]
+    def forward(self, batch: Batch) -> Tensor:
+        predictions = self.model(batch.inputs).predictions
+        losses = [self.tasks[t].compute_loss(predictions[t], batch.targets[t]) for t in self.names]
         for t in self.names:
-            self.metrics[t].update(*self.tasks[t].metric_inputs(predictions[t], batch["targets"][t]))
+            self.metrics[t].update(*self.tasks[t].metric_inputs(predictions[t], batch.targets[t]))
         return torch.stack(losses).sum()
 
     def end_epoch(self) -> None:
@@ -105,7 +105,7 @@ class PlainLightningModule(pl.LightningModule):
         super().__init__()
         self.step = step
 
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         return self.step(batch)
 
     def on_train_epoch_end(self) -> None:

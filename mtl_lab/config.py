@@ -9,7 +9,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from mtl_lab.tasks import metric_direction
+from mtl_lab.names import metric_direction
 
 
 def config_dir() -> Path:

@@ -31,8 +31,10 @@ from hydra.core.override_parser.types import OverrideType
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from mtl_lab.data.preprocessing_file import load_preprocessing
 from mtl_lab.errors import ConfigError, unknown_choice
-from mtl_lab.experiment import build_datamodule, build_module, build_trainer
+from mtl_lab.experiment import build_datamodule, build_module, build_trainer, describe_tasks
+from mtl_lab.models.model import upgrade_state_dict
 from mtl_lab.summary import SUMMARY_FILE, collect_metrics, read_summary
 
 EVAL_FILE = "eval.json"
@@ -197,9 +199,15 @@ def evaluate_run(
     if isinstance(cfg.get("seed"), int):
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
+    state = load_preprocessing(run_dir)
+    if state is not None:
+        datamodule.load_preprocessing_state(state)
     module = build_module(cfg, datamodule)
-    try:
-        module.load_state_dict(state_dict)
+    model_state = {
+        k[len("model.") :]: v for k, v in upgrade_state_dict(state_dict).items() if k.startswith("model.")
+    }
+    try:  # the model only: a weighting's state plays no part in evaluation
+        module.model.load_state_dict(model_state)
     except RuntimeError as err:
         first = str(err).strip().splitlines()[0]
         raise ConfigError(f"ckpt: {checkpoint}: does not fit the run's model ({first})") from None
@@ -215,7 +223,7 @@ def evaluate_run(
         "checkpoint": str(checkpoint.resolve()),
         "ckpt": ckpt,
         "metrics": collect_metrics(results[0] if results else {}),
-        "tasks": {name: spec.describe() for name, spec in datamodule.tasks.items()},
+        "tasks": describe_tasks(datamodule),
         "overrides": list(overrides),
         "run_dir": str(run_dir.resolve()),
         "seed": cfg.get("seed"),

@@ -23,22 +23,25 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from mtl_lab import config as _config  # noqa: F401  (registers the metric_mode resolver)
 from mtl_lab.callbacks import TrainThroughput, collect_summary_fields
-from mtl_lab.data import DATAMODULES, MultiTaskDataModule
+from mtl_lab.data import DATAMODULES, BaseDataModule
+from mtl_lab.data.preprocessing_file import save_preprocessing
 from mtl_lab.errors import ConfigError, DivergenceError
 from mtl_lab.loggers import WandbRunLogger
 from mtl_lab.models.architectures import ARCHITECTURES
 from mtl_lab.models.heads import HEADS
+from mtl_lab.models.model import MultiTaskModel
 from mtl_lab.module import MultiTaskModule
-from mtl_lab.summary import RunSummary, collect_metrics, write_summary
+from mtl_lab.names import logged_metric_names
+from mtl_lab.summary import SUMMARY_FILE, RunSummary, collect_metrics, write_summary
 from mtl_lab.tasks import TaskSpec
 from mtl_lab.typecheck import check_target_node, check_value
-from mtl_lab.weighting import WEIGHTINGS
+from mtl_lab.weighting import WEIGHTINGS, Weighting
 
 
 @dataclass
 class Experiment:
     cfg: DictConfig
-    datamodule: MultiTaskDataModule
+    datamodule: BaseDataModule
     module: MultiTaskModule
     trainer: pl.Trainer
     throughput: TrainThroughput
@@ -55,18 +58,19 @@ def _node(cfg: DictConfig, key: str) -> dict[str, Any]:
     return OmegaConf.to_container(value, resolve=True)  # type: ignore[return-value]
 
 
-def build_datamodule(cfg: DictConfig) -> MultiTaskDataModule:
+def build_datamodule(cfg: DictConfig) -> BaseDataModule:
     tasks = cfg.get("tasks")
     selection = list(tasks) if tasks is not None and not isinstance(tasks, str) else tasks
-    return DATAMODULES.build(_node(cfg, "data"), tasks=selection)
+    return DATAMODULES.build(_node(cfg, "data"), use_tasks=selection)
 
 
-def build_module(cfg: DictConfig, datamodule: MultiTaskDataModule) -> MultiTaskModule:
+def build_model(cfg: DictConfig, datamodule: BaseDataModule) -> MultiTaskModel:
+    """The architecture (encoder inside) and one head per task, for the data's inputs and tasks."""
     tasks = datamodule.tasks
     architecture = ARCHITECTURES.build(
         _node(cfg, "architecture"),
         tasks=list(tasks),
-        input_shape=datamodule.input_shape,
+        inputs=datamodule.input_specs,
         encoder=_node(cfg, "encoder"),
     )
     head_spec = _node(cfg, "head")
@@ -74,28 +78,32 @@ def build_module(cfg: DictConfig, datamodule: MultiTaskDataModule) -> MultiTaskM
         name: HEADS.build(head_spec, in_dim=architecture.feature_dim(name), out_dim=spec.num_outputs)
         for name, spec in tasks.items()
     }
-    weighting = WEIGHTINGS.build(_node(cfg, "weighting"), tasks=tasks)
+    return MultiTaskModel(architecture, heads)
+
+
+def check_tasks_per_step(weighting: Weighting, datamodule: BaseDataModule, key: str) -> None:
+    """Refuse a strategy that balances all tasks in every step on data giving one task per step."""
+    if weighting.needs_all_tasks and datamodule.one_task_per_step:
+        raise ConfigError(
+            f"weighting={key}: needs every task in every step, but data.mode=sample gives one task per "
+            "step; use data.mode=cycle or data.mode=min_size, or a loss-based weighting"
+        )
+
+
+def build_module(cfg: DictConfig, datamodule: BaseDataModule) -> MultiTaskModule:
+    weighting_node = _node(cfg, "weighting")
+    weighting = WEIGHTINGS.build(weighting_node, tasks=datamodule.tasks)
+    check_tasks_per_step(weighting, datamodule, str(weighting_node["name"]))
     scheduler_cfg = cfg.get("scheduler")
     return MultiTaskModule(
-        tasks=tasks,
-        architecture=architecture,
-        heads=heads,
+        tasks=datamodule.tasks,
+        model=build_model(cfg, datamodule),
         weighting=weighting,
         optimizer=_instantiate("optimizer", cfg.optimizer),
         scheduler=_instantiate("scheduler.builder", scheduler_cfg.builder) if scheduler_cfg else None,
         scheduler_interval=scheduler_cfg.get("interval", "epoch") if scheduler_cfg else "epoch",
+        check_divergence_every_n_steps=int(cfg.get("check_divergence_every_n_steps", 50)),
     )
-
-
-def logged_metric_names(tasks: Mapping[str, TaskSpec]) -> list[str]:
-    """Every ``<split>/...`` name the module logs for these tasks (weights and strategy values aside)."""
-    names = []
-    for split in ("train", "val", "test"):
-        names.append(f"{split}/loss")
-        for task, spec in tasks.items():
-            names.append(f"{split}/{task}/loss")
-            names += [f"{split}/{task}/{metric}" for metric in spec.make_metrics()]
-    return names
 
 
 def check_optimized_metric(name: str, tasks: Mapping[str, TaskSpec]) -> None:
@@ -131,6 +139,7 @@ RUN_KEYS: dict[str, Any] = {
     "tasks": list[str] | str | None,
     "optimized_metric": str,
     "test": bool,
+    "check_divergence_every_n_steps": int,
 }
 
 
@@ -145,6 +154,15 @@ def build_experiment(cfg: DictConfig) -> Experiment:
     throughput = TrainThroughput()
     trainer = build_trainer(cfg, [throughput])
     return Experiment(cfg=cfg, datamodule=datamodule, module=module, trainer=trainer, throughput=throughput)
+
+
+def describe_tasks(datamodule: BaseDataModule) -> dict[str, dict[str, Any]]:
+    """``summary.json``'s ``tasks``: kind, outputs, loss, class names, and ``labelled`` samples per split."""
+    counts = datamodule.labelled_counts()
+    return {
+        name: {**spec.describe(), "labelled": {split: counts[split][name] for split in counts}}
+        for name, spec in datamodule.tasks.items()
+    }
 
 
 def _best_checkpoint(experiment: Experiment) -> str | None:
@@ -203,15 +221,15 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
     try:
         experiment = build_experiment(cfg)
-    except BaseException as err:
         if rank_zero_only.rank == 0:
-            write_summary(_build_failure(cfg, err, time.perf_counter() - started), output / "summary.json")
+            save_preprocessing(experiment.datamodule.preprocessing_state(), output)
+    except BaseException as err:
+        if rank_zero_only.rank == 0 and not (output / SUMMARY_FILE).exists():  # never over an earlier run's
+            write_summary(_build_failure(cfg, err, time.perf_counter() - started), output / SUMMARY_FILE)
         raise
     trainer, module = experiment.trainer, experiment.module
     summary = RunSummary(
-        status="completed",
-        tasks={name: spec.describe() for name, spec in experiment.datamodule.tasks.items()},
-        seed=cfg.get("seed"),
+        status="completed", tasks=describe_tasks(experiment.datamodule), seed=cfg.get("seed")
     )
     try:
         resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -247,7 +265,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         summary.train_samples_per_s = experiment.throughput.samples_per_s
         summary.callback_fields = collect_summary_fields(trainer.callbacks)
         if trainer.is_global_zero:
-            write_summary(summary, output / "summary.json")
+            write_summary(summary, output / SUMMARY_FILE)
         for logger in trainer.loggers:
             if isinstance(logger, WandbRunLogger):
                 logger.finish_run(summary.to_json())

@@ -1,57 +1,59 @@
-"""MultiTaskModule: the training step of DESIGN.md as a LightningModule.
+"""MultiTaskModule: the training step of docs/design.md as a LightningModule (the Lightning side only).
 
-    features = architecture(x); predictions = heads[t](features[t]); L_t = tasks[t].loss(...)
-    stats    = only what the weighting declared (global losses, per-task gradient norms / Gramian)
-    c, extra = weighting(L, stats)            (c detached)
-    objective = sum_t c_t L_t + extra          -> returned to Lightning: ONE backward per step
+    out = model(batch.inputs)                    MultiTaskModel: predictions, features, shared, aux losses
+    L, counts = task_losses(out, batch)          masked means; a task without labels has count 0
+    stats = only what the weighting declared     counts, global losses, grad norms / Gramian (gradients.py)
+    c, extra = weighting(L, stats)               (c detached)
+    objective = sum_t c_t L_t + extra + sum(aux) -> returned to Lightning: ONE backward per step
 
-Statistics come from small ``torch.autograd.grad`` passes that stop at the shared representation or
-the shared parameters; they never touch ``.grad``. Under DDP they are averaged over ranks before use;
-under mixed precision with a grad scaler they are measured on the scaled loss and unscaled.
+Logged names (:mod:`mtl_lab.names`): ``<split>/<task>/loss``, ``<split>/loss`` (sum of the unweighted
+task losses, comparable across strategies), ``<split>/<task>/<metric>``, ``train/objective``,
+``train/weight/<task>``, ``train/aux_loss/<name>`` and the strategy's own values
+(``train/log_var/<task>``). Per-step train values are logged on the steps Lightning writes to the loggers
+(every ``log_every_n_steps``) and on the last step of an epoch or of training; train metrics are updated
+every step and computed once per epoch; val/test losses are labelled-count weighted means over the epoch
+(a task's loss averages its labelled units only). ``current_step`` holds the step's model output and
+losses until the batch ends, for callbacks that measure gradients in ``on_before_backward``.
 
-Logged names: ``<split>/<task>/loss``, ``<split>/loss`` (sum of the unweighted task losses, comparable
-across strategies), ``<split>/<task>/<metric>``, ``train/objective`` (what is backpropagated),
-``train/weight/<task>`` (coefficients) and the strategy's own values (``train/log_var/<task>``).
-Per-step train values are logged on the steps Lightning writes to the loggers (every
-``log_every_n_steps``) and on the last step of an epoch or of training; train metrics are updated every
-step and computed once per epoch, at its last step (val/test metrics are logged as Metric objects).
-``current_step`` holds the training step's losses and features until the batch ends, for callbacks
-that measure gradients in ``on_before_backward`` (e.g. :class:`mtl_lab.callbacks.TaskAffinity`).
+Divergence (:mod:`mtl_lab.divergence`): a non-finite objective is recorded on the device, without a host
+sync, and checked every ``check_divergence_every_n_steps`` steps and at every epoch's last step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
+from torch.distributed import ReduceOp
 from torch.optim import Optimizer
+from torchmetrics import MeanMetric
 
-from mtl_lab.errors import DivergenceError, unknown_choice
-from mtl_lab.models.architectures import Architecture, Features
+from mtl_lab import gradients, names
+from mtl_lab.batch import Batch, ModelOutput, labelled_units
+from mtl_lab.divergence import DivergenceMonitor
+from mtl_lab.gradients import LOCAL, GradientStats, Reduction
+from mtl_lab.losses import TaskLosses, task_losses
+from mtl_lab.models.model import MultiTaskModel, upgrade_state_dict
 from mtl_lab.tasks import TaskSpec
-from mtl_lab.weighting import GradientStats, Weighting
-from mtl_lab.weighting.base import GRAD_LEVELS
+from mtl_lab.weighting import Weighting
 
 OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]
+EVAL_SPLITS = ("val", "test")
 
 
 @dataclass
 class StepOutput:
-    predictions: dict[str, Tensor]
-    losses: Tensor  # [K], task order of the module
-    features: Features
-    #: The K scalar losses before stacking: a gradient of ``task_losses[k]`` goes through task k's branch
-    #: only, one of ``losses[k]`` through every task's (the stack's backward feeds them all zeros).
-    task_losses: list[Tensor] = field(default_factory=list)
+    output: ModelOutput
+    losses: TaskLosses
 
 
 class MultiTaskModule(pl.LightningModule):
-    """Architecture + one head per task + a weighting strategy, trained with one backward per step.
+    """A :class:`MultiTaskModel` + a weighting strategy, trained with one backward per step.
 
     ``optimizer`` is a factory taking ``params`` (Hydra ``_partial_: true``); ``scheduler`` an optional
     factory taking the optimizer, stepped every ``scheduler_interval`` (``epoch`` or ``step``).
@@ -60,58 +62,54 @@ class MultiTaskModule(pl.LightningModule):
     def __init__(
         self,
         tasks: Mapping[str, TaskSpec],
-        architecture: Architecture,
-        heads: Mapping[str, nn.Module],
+        model: MultiTaskModel,
         weighting: Weighting,
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
         scheduler_interval: str = "epoch",
+        check_divergence_every_n_steps: int = 50,
     ) -> None:
         super().__init__()
         self.tasks = dict(tasks)
         self.task_names = list(tasks)
-        self.architecture = architecture
-        self.heads = nn.ModuleDict(dict(heads))
+        self.model = model
         self.weighting = weighting
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
+        self.check_divergence_every_n_steps = check_divergence_every_n_steps
         self.train_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
         self.val_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
         self.test_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
-        #: The training step in progress (losses and features with their graph), from ``training_step``
-        #: until the end of the batch, so callbacks can measure gradients in ``on_before_backward``.
+        self.eval_losses = nn.ModuleDict(
+            {split: nn.ModuleDict({t: MeanMetric() for t in self.task_names}) for split in EVAL_SPLITS}
+        )
+        #: The training step in progress (model output and losses with their graph), from
+        #: ``training_step`` until the end of the batch, for callbacks measuring gradients.
         self.current_step: StepOutput | None = None
         self._train_metrics_updated: set[str] = set()
+        self.divergence = DivergenceMonitor(self.task_names)
 
     # ----------------------------------------------------------------------------- forward and losses
-    def forward(self, inputs: Tensor) -> dict[str, Tensor]:
-        features = self.architecture(inputs)
-        return {t: self.heads[t](features.per_task[t]) for t in self.task_names}
+    def forward(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        return self.model(inputs).predictions
 
-    def shared_step(self, batch: Mapping[str, Any]) -> StepOutput:
-        features = self.architecture(batch["inputs"])
-        predictions = {t: self.heads[t](features.per_task[t]) for t in self.task_names}
-        masks = batch.get("masks") or {}
-        task_losses = [
-            self.tasks[t].compute_loss(predictions[t], batch["targets"][t], masks.get(t))
-            for t in self.task_names
-        ]
-        return StepOutput(
-            predictions=predictions,
-            losses=torch.stack(task_losses),
-            features=features,
-            task_losses=task_losses,
-        )
+    def shared_step(self, batch: Batch, reduction: Reduction | None = None) -> StepOutput:
+        output = self.model(batch.inputs)
+        reduction = self.reduction() if reduction is None else reduction
+        return StepOutput(output=output, losses=task_losses(self.tasks, output, batch, reduction))
 
     # ----------------------------------------------------------------------------- statistics
-    def _distributed(self) -> bool:
-        return self._trainer is not None and self.trainer.world_size > 1
-
-    def _reduce_mean(self, value: Tensor) -> Tensor:
-        if not self._distributed():
-            return value
-        return self.trainer.strategy.reduce(value.detach().clone(), reduce_op="mean")
+    def reduction(self) -> Reduction:
+        """How values combine over DDP ranks (identity outside a distributed Trainer)."""
+        if self._trainer is None or self.trainer.world_size <= 1:
+            return LOCAL
+        strategy = self.trainer.strategy
+        return Reduction(
+            world_size=self.trainer.world_size,
+            mean=lambda t: strategy.reduce(t.detach().clone(), reduce_op="mean"),
+            sum=lambda t: strategy.reduce(t.detach().clone(), reduce_op="sum"),
+        )
 
     def _loss_scale(self) -> float:
         if self._trainer is None:
@@ -119,104 +117,63 @@ class MultiTaskModule(pl.LightningModule):
         scaler = getattr(self.trainer.precision_plugin, "scaler", None)
         return float(scaler.get_scale()) if scaler is not None and scaler.is_enabled() else 1.0
 
-    def _grad_inputs(self, features: Features, level: str) -> list[Tensor]:
-        if level == "representation":
-            return [features.shared]
-        params = (
-            self.architecture.last_shared_parameters()
-            if level == "last_shared_layer"
-            else self.architecture.shared_parameters()
-        )
-        return [p for p in params if p.requires_grad]
-
-    def task_gramian(
-        self, losses: Sequence[Tensor] | Tensor, features: Features, level: str | None = None
-    ) -> Tensor:
-        """K x K Gramian of the per-task gradients at ``level`` (default: the weighting's ``grad_level``;
-        one of ``GRAD_LEVELS``), same on all ranks. A collective under DDP: call it on every rank.
-        ``losses``: the K task losses, best ``StepOutput.task_losses`` (K passes, each through its own
-        task's branch; a stacked tensor makes every pass go through all K branches). At the
-        representation level of an architecture with ``Features.per_task_views`` (hard sharing) it is
-        one pass through all heads, row t read at task t's view.
-
-        The Gramian is float32, also under mixed precision (computed with autocast off).
-        Parameter levels: per-rank gradients are averaged first (the gradient of the global mean loss),
-        then G G^T. Representation level: the global representation is the concatenation over ranks,
-        so the Gramian is sum_r G_r G_r^T / world^2.
-        """
+    def task_gramian(self, step: StepOutput, level: str | None = None) -> Tensor:
+        """K x K float32 Gramian of the step's per-task gradients at ``level`` (default: the weighting's
+        ``grad_level``), the same on all ranks (a collective under DDP: call it on every rank)."""
         level = self.weighting.grad_level if level is None else level
-        if level not in GRAD_LEVELS:
-            raise unknown_choice("grad_level", level, GRAD_LEVELS, "gradient level")
-        scale = self._loss_scale()
-        if level == "representation" and features.per_task_views:  # one pass: row t at task t's view
-            total = sum(losses[k] for k in range(len(self.task_names)))
-            views = [features.per_task[t] for t in self.task_names]
-            grads = torch.autograd.grad(total * scale, views, retain_graph=True, materialize_grads=True)
-            rows = [g.reshape(-1) for g in grads]
-        else:  # one pass per task, through its own branch
-            inputs = self._grad_inputs(features, level)
-            rows = []
-            for k in range(len(self.task_names)):
-                loss = losses[k] if scale == 1.0 else losses[k] * scale
-                grads = torch.autograd.grad(loss, inputs, retain_graph=True, materialize_grads=True)
-                rows.append(torch.cat([g.reshape(-1) for g in grads]))
-        matrix = torch.stack(rows).float()
-        if scale != 1.0:
-            matrix = matrix / scale
-        # autocast would run the products in fp16/bf16 (3 significant digits, under- and overflow)
-        with torch.autocast(matrix.device.type, enabled=False):
-            if level == "representation":
-                gramian = self._reduce_mean(matrix @ matrix.T)
-                if self._distributed():
-                    gramian = gramian / self.trainer.world_size
-                return gramian
-            matrix = self._reduce_mean(matrix)
-            return matrix @ matrix.T
+        inputs, views = gradients.level_inputs(self.model.architecture, step.output, level)
+        return gradients.gramian(
+            step.losses.terms,
+            inputs,
+            representation=level == "representation",
+            views=views,
+            scale=self._loss_scale(),
+            reduction=self.reduction(),
+        )
 
     def statistics(
         self, step: StepOutput, requires: frozenset[str] | None = None, grad_level: str | None = None
     ) -> GradientStats:
-        """Compute exactly the statistics the weighting declared in ``requires`` (or those asked for,
-        at ``grad_level``: tests feed several strategies the statistics of one step)."""
+        """The labelled counts and exactly the statistics the weighting declared in ``requires`` (or those
+        asked for, at ``grad_level``: tests feed several strategies the statistics of one step)."""
         required = self.weighting.requires if requires is None else requires
-        stats = GradientStats()
+        stats = GradientStats(counts=step.losses.counts)
         if "global_losses" in required:
-            stats.global_losses = self._reduce_mean(step.losses.detach().float())
+            stats.global_losses = self.reduction().mean(step.losses.values.detach().float())
         if required & {"grad_norms", "gramian"}:
-            gramian = self.task_gramian(step.task_losses, step.features, level=grad_level)
-            stats.gramian = gramian
-            stats.grad_norms = gramian.diagonal().clamp_min(0).sqrt()
+            stats.gramian = self.task_gramian(step, level=grad_level)
+            stats.grad_norms = stats.gramian.diagonal().clamp_min(0).sqrt()
         return stats
 
-    # ----------------------------------------------------------------------------- steps
-    def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> Tensor:
+    # ----------------------------------------------------------------------------- training
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         step = self.shared_step(batch)
         self.current_step = step
-        weighting = self.weighting(step.losses, self.statistics(step))
-        coefficients = weighting.coefficients.to(step.losses.dtype)
-        objective = (coefficients * step.losses).sum() + weighting.extra
-        self._stop_if_diverged(objective, step.losses)
-
-        batch_size = int(batch["inputs"].shape[0])
+        values = step.losses.values
+        weighting = self.weighting(values, self.statistics(step))
+        coefficients = weighting.coefficients.to(values.dtype)
+        objective = (coefficients * values).sum() + weighting.extra
+        for aux in step.output.aux_losses.values():
+            objective = objective + aux
+        self._track_divergence(objective, values, batch_idx)
         if self._step_is_logged(batch_idx):
-            self._log_losses("train", step.losses, batch_size, on_step=True)
-            self.log(
-                "train/objective", objective.detach(), on_step=True, on_epoch=False, batch_size=batch_size
-            )
-            for i, task in enumerate(self.task_names):
-                self.log(
-                    f"train/weight/{task}",
-                    coefficients[i],
-                    on_step=True,
-                    on_epoch=False,
-                    batch_size=batch_size,
-                )
-            for name, value in self.weighting.logged_values().items():
-                self.log(f"train/{name}", value, on_step=True, on_epoch=False, batch_size=batch_size)
-        self._update_train_metrics(step.predictions, batch)
+            self._log_step(step, objective, coefficients, batch.size)
+        self._update_train_metrics(step.output.predictions, batch)
         if self._last_step_of_epoch(batch_idx):
             self._log_train_metrics()
         return objective
+
+    def _log_step(self, step: StepOutput, objective: Tensor, coefficients: Tensor, batch_size: int) -> None:
+        values = step.losses.values.detach()
+        logged = {names.task_metric("train", t, names.LOSS): values[i] for i, t in enumerate(self.task_names)}
+        logged[names.split_loss("train")] = values.sum()
+        logged[names.OBJECTIVE] = objective.detach()
+        logged.update({names.weight(t): coefficients[i] for i, t in enumerate(self.task_names)})
+        logged.update({names.aux_loss(n): v.detach() for n, v in step.output.aux_losses.items()})
+        logged.update({names.strategy_value(n): v for n, v in self.weighting.logged_values().items()})
+        for name, value in logged.items():
+            prog_bar = name == names.split_loss("train")
+            self.log(name, value, on_step=True, on_epoch=False, batch_size=batch_size, prog_bar=prog_bar)
 
     def _last_step_of_epoch(self, batch_idx: int) -> bool:
         """The epoch's last batch, or the last step of training (``max_steps``); False outside a Trainer."""
@@ -237,17 +194,17 @@ class MultiTaskModule(pl.LightningModule):
             return True
         return (self.trainer.global_step + 1) % every == 0 or self._last_step_of_epoch(batch_idx)
 
-    def _log_train_metrics(self) -> None:
-        """Train metrics are updated every step and computed, logged (as epoch values) and reset once, at
-        the epoch's last step, instead of logging every Metric object every step as val/test do."""
-        for task in [
-            t for t in self.task_names if t in self._train_metrics_updated
-        ]:  # same order on all ranks
-            collection = self.train_metrics[task]
-            for name, value in collection.compute().items():
-                self.log(f"train/{task}/{name}", value, on_step=False, on_epoch=True, batch_size=1)
-            collection.reset()
-        self._train_metrics_updated.clear()
+    def _track_divergence(self, objective: Tensor, losses: Tensor, batch_idx: int) -> None:
+        self.divergence.record(int(self.global_step), objective, losses)
+        if (self.global_step + 1) % self.check_divergence_every_n_steps and not self._last_step_of_epoch(
+            batch_idx
+        ):
+            return
+        reduce_min = None
+        if self._trainer is not None and self.trainer.world_size > 1:
+            strategy = self.trainer.strategy
+            reduce_min = lambda t: strategy.reduce(t.clone(), reduce_op=ReduceOp.MIN)  # noqa: E731
+        self.divergence.check(reduce_min)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         self.current_step = None
@@ -256,80 +213,64 @@ class MultiTaskModule(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         self.weighting.on_train_epoch_end()
 
-    def validation_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
-        self._evaluate("val", batch)
-
-    def test_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
-        self._evaluate("test", batch)
-
-    def _evaluate(self, split: str, batch: Mapping[str, Any]) -> None:
-        step = self.shared_step(batch)
-        batch_size = int(batch["inputs"].shape[0])
-        self._log_losses(split, step.losses, batch_size, on_step=False)
-        self._update_metrics(split, step.predictions, batch, batch_size)
-
-    def _stop_if_diverged(self, objective: Tensor, losses: Tensor) -> None:
-        diverged = not bool(torch.isfinite(objective))
-        if self._distributed():
-            diverged = self.trainer.strategy.reduce_boolean_decision(diverged, all=False)
-        if diverged:
-            values = {t: float(losses[i].detach()) for i, t in enumerate(self.task_names)}
-            values["objective"] = float(objective.detach())
-            raise DivergenceError(int(self.global_step), values)
-
-    # ----------------------------------------------------------------------------- logging
-    def _log_losses(self, split: str, losses: Tensor, batch_size: int, on_step: bool) -> None:
-        sync = not on_step
-        detached = losses.detach()
-        for i, task in enumerate(self.task_names):
-            self.log(
-                f"{split}/{task}/loss",
-                detached[i],
-                on_step=on_step,
-                on_epoch=not on_step,
-                batch_size=batch_size,
-                sync_dist=sync,
-            )
-        self.log(
-            f"{split}/loss",
-            detached.sum(),
-            on_step=on_step,
-            on_epoch=not on_step,
-            batch_size=batch_size,
-            sync_dist=sync,
-            prog_bar=True,
-        )
-
-    def _metrics(self, split: str) -> nn.ModuleDict:
-        return {"train": self.train_metrics, "val": self.val_metrics, "test": self.test_metrics}[split]
-
-    def _labelled(
-        self, predictions: Mapping[str, Tensor], batch: Mapping[str, Any]
-    ) -> Iterator[tuple[str, Tensor, Tensor]]:
-        """(task, prediction, target) for every task with labelled samples in the batch."""
-        masks = batch.get("masks") or {}
-        for task in self.task_names:
-            prediction, target = predictions[task], batch["targets"][task]
-            if task in masks:
-                prediction, target = prediction[masks[task]], target[masks[task]]
-            if target.shape[0] > 0:
-                yield task, prediction, target
-
-    def _update_train_metrics(self, predictions: Mapping[str, Tensor], batch: Mapping[str, Any]) -> None:
-        for task, prediction, target in self._labelled(predictions, batch):
+    # ----------------------------------------------------------------------------- metrics
+    def _update_train_metrics(self, predictions: Mapping[str, Tensor], batch: Batch) -> None:
+        for task, prediction, target in labelled_units(predictions, batch, self.task_names):
             self.train_metrics[task].update(*self.tasks[task].metric_inputs(prediction, target))
             self._train_metrics_updated.add(task)
 
-    def _update_metrics(
-        self, split: str, predictions: Mapping[str, Tensor], batch: Mapping[str, Any], batch_size: int
-    ) -> None:
-        for task, prediction, target in self._labelled(predictions, batch):
-            collection = self._metrics(split)[task]
+    def _log_train_metrics(self) -> None:
+        """Train metrics are updated every step and computed, logged (as epoch values) and reset once, at
+        the epoch's last step, instead of logging every Metric object every step as val/test do."""
+        for task in [
+            t for t in self.task_names if t in self._train_metrics_updated
+        ]:  # same order on all ranks
+            collection = self.train_metrics[task]
+            for name, value in collection.compute().items():
+                self.log(
+                    names.task_metric("train", task, name), value, on_step=False, on_epoch=True, batch_size=1
+                )
+            collection.reset()
+        self._train_metrics_updated.clear()
+
+    # ----------------------------------------------------------------------------- evaluation
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self._evaluate("val", batch)
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self._evaluate("test", batch)
+
+    def _evaluate(self, split: str, batch: Batch) -> None:
+        step = self.shared_step(batch, reduction=LOCAL)  # per-rank means, weighted by count below
+        means = self.eval_losses[split]
+        for i, task in enumerate(self.task_names):
+            means[task].update(step.losses.values[i].detach(), step.losses.counts[i])
+        collections = {"val": self.val_metrics, "test": self.test_metrics}[split]
+        for task, prediction, target in labelled_units(step.output.predictions, batch, self.task_names):
+            collection = collections[task]
             collection.update(*self.tasks[task].metric_inputs(prediction, target))
             for name, metric in collection.items():
                 self.log(
-                    f"{split}/{task}/{name}", metric, on_step=False, on_epoch=True, batch_size=batch_size
+                    names.task_metric(split, task, name), metric, on_epoch=True, batch_size=target.shape[0]
                 )
+
+    def _log_eval_losses(self, split: str) -> None:
+        total = torch.zeros((), device=self.device)
+        for task, mean in self.eval_losses[split].items():
+            value = mean.compute()
+            mean.reset()
+            total = total + value
+            self.log(names.task_metric(split, task, names.LOSS), value, sync_dist=True)
+        self.log(names.split_loss(split), total, sync_dist=True, prog_bar=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_eval_losses("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_eval_losses("test")
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["state_dict"] = upgrade_state_dict(checkpoint["state_dict"])
 
     # ----------------------------------------------------------------------------- optimisation
     def configure_optimizers(self) -> Any:

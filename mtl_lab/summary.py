@@ -22,6 +22,8 @@ from typing import Any
 
 from torch import Tensor
 
+from mtl_lab.names import parse_task_metric
+
 SUMMARY_FILE = "summary.json"
 
 
@@ -80,9 +82,11 @@ def format_results_table(summary: Mapping[str, Any], split: str = "test") -> str
     metrics: Mapping[str, float | None] = summary["metrics"]
     rows = []
     columns: list[str] = []
+    parsed = {name: parse_task_metric(name) for name in metrics}
     for task, info in summary["tasks"].items():
-        prefix = f"{split}/{task}/"
-        values = {k[len(prefix) :]: v for k, v in metrics.items() if k.startswith(prefix)}
+        values = {
+            p.metric: metrics[name] for name, p in parsed.items() if p and p.split == split and p.task == task
+        }
         for name in values:
             if name not in columns:
                 columns.append(name)

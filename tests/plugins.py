@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from pytorch_lightning.callbacks import Callback
 from torch import Tensor, nn
 
+from mtl_lab.batch import InputSpec
 from mtl_lab.data import MultiTaskDataModule, TensorSplit
 from mtl_lab.tasks import TaskSpec
 from mtl_lab.weighting import WEIGHTINGS, FixedWeighting, GradientStats, Weighting, WeightingOutput
@@ -75,31 +76,42 @@ class SideBySide(Weighting):
 
 
 class PartialLabels(MultiTaskDataModule):
-    """Two tasks; the second is labelled for half of the samples. ``bad_label`` corrupts one label."""
+    """Two tasks; the second is labelled for half of the samples. ``bad_label`` corrupts one val label,
+    ``unlabelled`` removes every train label of a task, ``empty`` empties a split."""
 
     name = "partial"
 
-    def __init__(self, bad_label: int | None = None, **kwargs: object) -> None:
-        self.bad_label = bad_label
+    def __init__(
+        self,
+        bad_label: int | None = None,
+        unlabelled: str | None = None,
+        empty: str | None = None,
+        **kwargs: object,
+    ) -> None:
+        self.bad_label, self.unlabelled, self.empty = bad_label, unlabelled, empty
         super().__init__(**kwargs)  # type: ignore[arg-type]
 
     def declare_tasks(self) -> dict[str, TaskSpec]:
         return {"a": TaskSpec("a", "classification", 3), "b": TaskSpec("b", "regression", 1)}
 
     @property
-    def input_shape(self) -> tuple[int, ...]:
-        return (4,)
+    def input_specs(self) -> dict[str, InputSpec]:
+        return {"features": InputSpec((4,))}
 
     def make_splits(self) -> dict[str, TensorSplit]:
         splits = {}
         for split in ("train", "val", "test"):
-            labels = torch.arange(10) % 3
+            n = 0 if split == self.empty else 10
+            labels = torch.arange(n) % 3
             if self.bad_label is not None and split == "val":
                 labels[4] = self.bad_label
+            masks = {"b": torch.arange(n) % 2 == 0}
+            if self.unlabelled and split == "train":
+                masks[self.unlabelled] = torch.zeros(n, dtype=torch.bool)
             splits[split] = TensorSplit(
-                inputs=torch.randn(10, 4),
-                targets={"a": labels, "b": torch.randn(10, 1)},
-                masks={"b": torch.arange(10) % 2 == 0},
+                inputs={"features": torch.randn(n, 4)},
+                targets={"a": labels, "b": torch.randn(n, 1)},
+                masks=masks,
             )
         return splits
 
@@ -167,7 +179,9 @@ class AllWeightingsRankCheck(Callback):
             stats = {level: pl_module.statistics(step, requires, level) for level in levels}
         pl_module.train()
         for name, weighting in self.weightings.items():
-            coefficients = weighting(step.losses.detach(), stats[weighting.grad_level]).coefficients.float()
+            coefficients = weighting(
+                step.losses.values.detach(), stats[weighting.grad_level]
+            ).coefficients.float()
             gathered = pl_module.all_gather(coefficients)  # [world, K]
             spread = float((gathered - gathered[0]).abs().max())
             self.max_diff[name] = max(self.max_diff.get(name, 0.0), spread)

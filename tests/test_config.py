@@ -19,6 +19,8 @@ from mtl_lab.config import config_dir
 from mtl_lab.experiment import build_experiment
 from mtl_lab.loggers import WandbRunLogger
 from mtl_lab.module import MultiTaskModule
+from mtl_lab.typecheck import check_arguments
+from mtl_lab.weighting import WEIGHTINGS
 
 CONF = config_dir()
 # groups whose options need a device this machine may not have: built with the CPU accelerator
@@ -33,8 +35,14 @@ EXTRA = {
 CONFIG_FILES = sorted(
     str(p.relative_to(CONF).with_suffix(""))
     for p in CONF.rglob("*.yaml")
-    if p.parent != CONF and p.relative_to(CONF).parts[0] not in {"hydra", "paths"}
+    if p.parent != CONF and p.relative_to(CONF).parts[0] not in {"hydra", "paths", "experiment_weighting"}
 )
+#: experiment_weighting/<experiment>/<weighting>.yaml: an experiment's values for one strategy
+EXPERIMENT_WEIGHTING = sorted(
+    p.relative_to(CONF / "experiment_weighting").with_suffix("").parts
+    for p in (CONF / "experiment_weighting").rglob("*.yaml")
+)
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 
 
 def test_config_files_are_all_covered() -> None:
@@ -126,6 +134,33 @@ def test_optimized_metric_sets_checkpoint_and_early_stopping_direction(
     stopping = next(c for c in experiment.trainer.callbacks if isinstance(c, EarlyStopping))
     assert experiment.checkpoint_callback.mode == "max" and stopping.mode == "max"
     assert experiment.checkpoint_callback.monitor == "val/left/accuracy"
+
+
+@pytest.mark.parametrize(("experiment", "weighting"), EXPERIMENT_WEIGHTING)
+def test_experiment_values_for_one_weighting_apply_to_that_weighting_only(
+    experiment: str, weighting: str, make_config: Callable[..., DictConfig]
+) -> None:
+    values = OmegaConf.to_container(
+        OmegaConf.load(CONF / "experiment_weighting" / experiment / f"{weighting}.yaml")
+    )
+    cfg = make_config(f"experiment={experiment}", f"weighting={weighting}", fast=False)
+    assert cfg.weighting.name == weighting
+    assert {k: cfg.weighting[k] for k in values} == values
+    default = OmegaConf.to_container(OmegaConf.load(CONF / "weighting" / f"{weighting}.yaml"))
+    assert OmegaConf.to_container(make_config(f"weighting={weighting}", fast=False).weighting) == default
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_composes_with_every_weighting(
+    experiment: str, make_config: Callable[..., DictConfig]
+) -> None:
+    """Every strategy can be switched on every preset (``-m experiment=X weighting=a,b,c``): the composed
+    weighting node fits the strategy's signature (no key of another strategy left in it)."""
+    for weighting in WEIGHTINGS.names():
+        cfg = make_config(f"experiment={experiment}", f"weighting={weighting}", fast=False)
+        node = OmegaConf.to_container(cfg.weighting, resolve=True)
+        assert node.pop("name") == weighting
+        check_arguments(f"weighting.{weighting}", WEIGHTINGS.resolve(weighting), node, {"tasks": {}})
 
 
 def test_gradnorm_toy_experiment_matches_the_papers_setup(make_config: Callable[..., DictConfig]) -> None:

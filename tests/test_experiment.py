@@ -36,10 +36,11 @@ def test_run_writes_a_complete_summary(make_config: Callable[..., DictConfig]) -
     result = run_experiment(cfg)
     summary = read(cfg)
     assert set(summary) == SUMMARY_FIELDS and summary["status"] == "completed"
+    labelled = {"train": 256, "val": 128, "test": 128}  # every sample of every split has every label
     assert summary["tasks"] == {
-        "left": {"kind": "classification", "num_outputs": 10, "loss": "cross_entropy"},
-        "right": {"kind": "classification", "num_outputs": 10, "loss": "cross_entropy"},
-        "sum": {"kind": "regression", "num_outputs": 1, "loss": "mse"},
+        "left": {"kind": "classification", "num_outputs": 10, "loss": "cross_entropy", "labelled": labelled},
+        "right": {"kind": "classification", "num_outputs": 10, "loss": "cross_entropy", "labelled": labelled},
+        "sum": {"kind": "regression", "num_outputs": 1, "loss": "mse", "labelled": labelled},
     }
     metrics = summary["metrics"]
     for task in ("left", "right", "sum"):
@@ -148,7 +149,7 @@ def test_failed_or_interrupted_run_writes_failed_summary_and_keeps_checkpoints(
         (
             ["encoder.name=cnnn"],
             ConfigError,
-            r"^encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp; did you mean 'cnn'\?$",
+            r"^encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp, tabular; did you mean 'cnn'\?$",
         ),
         (
             ["weighting.name=uncertanty"],
@@ -212,7 +213,8 @@ def test_run_that_fails_to_build_writes_a_failed_summary_and_reraises(
     assert summary["status"] == "failed" and summary["tasks"] == {} and summary["metrics"] == {}
     assert (
         summary["error"]
-        == "ConfigError: " + "encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp; did you mean 'cnn'?"
+        == "ConfigError: "
+        + "encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp, tabular; did you mean 'cnn'?"
     )
     assert (
         summary["optimized_metric"] == {"name": "val/left/accuracy", "value": None} and summary["seed"] == 0

@@ -13,15 +13,16 @@ from conftest import SMALL_CNN
 from omegaconf import DictConfig
 from pytorch_lightning.plugins.precision import MixedPrecision
 
+from mtl_lab.batch import Batch
 from mtl_lab.experiment import build_datamodule, build_experiment, build_module
-from mtl_lab.models.architectures import Features
-from mtl_lab.module import MultiTaskModule
+from mtl_lab.gradients import level_inputs
+from mtl_lab.module import MultiTaskModule, StepOutput
 from mtl_lab.weighting import WEIGHTINGS
 
 GRAD_LEVELS = ["last_shared_layer", "representation", "params"]
 
 
-def module_and_batch(cfg: DictConfig) -> tuple[MultiTaskModule, dict]:
+def module_and_batch(cfg: DictConfig) -> tuple[MultiTaskModule, Batch]:
     dm = build_datamodule(cfg)
     dm.setup("fit")
     return build_module(cfg, dm), next(iter(dm.train_dataloader()))
@@ -67,28 +68,21 @@ def test_task_gramian_matches_separate_per_task_backward_passes(
     )
     module.eval()  # freeze batch-norm statistics so every forward pass is identical
     step = module.shared_step(batch)
-    gramian = module.task_gramian(step.losses, step.features)
+    gramian = module.task_gramian(step)
 
     rows = []
     for k in range(len(module.task_names)):
         fresh = module.shared_step(batch)
-        if level == "representation":
-            inputs = [fresh.features.shared]
-        elif level == "last_shared_layer":
-            inputs = module.architecture.last_shared_parameters()
-        else:
-            inputs = module.architecture.shared_parameters()
-        grads = torch.autograd.grad(fresh.losses[k], inputs)
+        inputs, _ = level_inputs(module.model.architecture, fresh.output, level)
+        grads = torch.autograd.grad(fresh.losses.values[k], inputs)
         rows.append(torch.cat([g.reshape(-1) for g in grads]))
     expected = torch.stack(rows) @ torch.stack(rows).T
     assert gramian.shape == (3, 3)
     assert torch.allclose(gramian, expected, rtol=1e-4, atol=1e-6)
-    assert torch.allclose(
-        module.task_gramian(step.task_losses, step.features), expected, rtol=1e-4, atol=1e-6
-    )
-    # without per-task views (another architecture) the representation level takes one pass per task
-    plain = dataclasses.replace(step.features, per_task_views=False)
-    assert torch.allclose(module.task_gramian(step.task_losses, plain), expected, rtol=1e-4, atol=1e-6)
+    # features that are not per-task views (another architecture): one pass per task, same Gramian
+    features = {t: f * 1.0 for t, f in step.output.features.items()}
+    plain = StepOutput(dataclasses.replace(step.output, features=features), step.losses)
+    assert torch.allclose(module.task_gramian(plain), expected, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +93,7 @@ def test_task_gramian_takes_one_backward_pass_at_the_representation_of_hard_shar
 ) -> None:
     module, batch = module_and_batch(make_config("weighting=upgrad", *SMALL_CNN))
     step = module.shared_step(batch)
-    module.task_gramian(step.task_losses, step.features, level)
+    module.task_gramian(step, level)
     assert len(grad_calls) == passes
 
 
@@ -108,10 +102,10 @@ def test_each_gradient_pass_goes_through_its_own_task_head_only(
 ) -> None:
     module, batch = module_and_batch(make_config("weighting=gradnorm", "weighting.grad_level=representation"))
     calls: Counter[str] = Counter()
-    for task, head in module.heads.items():
+    for task, head in module.model.heads.items():
         head.register_full_backward_hook(lambda *args, task=task: calls.update([task]))
     step = module.shared_step(batch)
-    module.task_gramian(step.task_losses, step.features)
+    module.task_gramian(step, "params")
     assert calls == {"left": 1, "right": 1, "sum": 1}
 
 
@@ -163,7 +157,7 @@ def test_objective_is_the_weighted_sum_plus_the_strategys_term(
         make_config("weighting=uncertainty", "weighting.init_log_var=0.5", *SMALL_CNN)
     )
     objective = module.training_step(batch, 0)  # outside a Trainer, self.log() is a no-op
-    losses = module.shared_step(batch).losses.detach()
+    losses = module.shared_step(batch).losses.values.detach()
     precisions = torch.exp(torch.tensor(-0.5)) * torch.tensor([1.0, 1.0, 0.5])
     assert torch.isclose(objective, (precisions * losses).sum() + 0.5 * 0.5 * 3, rtol=1e-4)
 
@@ -208,12 +202,12 @@ def test_fp16_grad_scaler_statistics_are_measured_scaled_and_unscaled(
     measured = module.task_gramian
     seen: list[tuple[float, torch.Tensor, torch.Tensor]] = []
 
-    def recording(losses: list[torch.Tensor], features: Features, level: str | None = None) -> torch.Tensor:
+    def recording(step: StepOutput, level: str | None = None) -> torch.Tensor:
         scale = module._loss_scale()
-        gramian = measured(losses, features, level)
+        gramian = measured(step, level)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(module, "_loss_scale", lambda: 1.0)
-            plain = measured(losses, features, level)
+            plain = measured(step, level)
         seen.append((scale, gramian, plain))
         return gramian
 

@@ -17,10 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mtl_lab.analysis.delta_m import task_metric_names
 from mtl_lab.analysis.runs import Run
 from mtl_lab.errors import ConfigError
-from mtl_lab.tasks import HIGHER_IS_BETTER
+from mtl_lab.names import LOSS, metric_directions, task_metric_names
 
 
 @dataclass
@@ -68,7 +67,7 @@ def load_baselines_file(path: str | Path) -> Baselines:
         expected = "a non-empty object {'test/<task>/<metric>': value}"
         raise ConfigError(f"--baselines: {path}: expected {expected}")
     values: dict[str, float] = {}
-    metrics = sorted(m for m in HIGHER_IS_BETTER if m != "loss")
+    metrics = sorted(m for m in metric_directions() if m != LOSS)
     for key, value in data.items():
         parts = str(key).split("/")
         if len(parts) != 3 or parts[0] != "test" or not parts[1]:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mtl_lab.analysis.baselines import Baselines, baselines_from_runs
-from mtl_lab.analysis.delta_m import metric_higher_is_better, run_delta_m, task_metric_names
+from mtl_lab.analysis.delta_m import run_delta_m
 from mtl_lab.analysis.ranks import mean_ranks
 from mtl_lab.analysis.runs import Run, run_labels, run_names
+from mtl_lab.names import higher_is_better, task_metric_names
 
 
 @dataclass
@@ -76,7 +77,7 @@ def compare_runs(runs: Sequence[Run], baselines_file: Baselines | None = None) -
             notes.append(f"{name}: status {row.status}; no Δm% or rank")
         rows.append(row)
     ranked = [row for row in rows if row.is_mtl and row.status == "completed"]
-    directions = {c: metric_higher_is_better(c) for c in columns}
+    directions = {c: higher_is_better(c) for c in columns}
     for row, rank in zip(ranked, mean_ranks([r.metrics for r in ranked], directions), strict=True):
         row.mean_rank = rank
     return Comparison(rows, columns, notes)

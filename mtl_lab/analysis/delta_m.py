@@ -9,8 +9,8 @@ over all K task metrics k, with l_k = 1 when a higher value of metric k is bette
 the MTL model beats its single-task baselines on average; lower is better.
 
 The metrics of a task that enter Δm% are all of its test metrics except the loss (classification:
-accuracy, macro_f1; multilabel: macro_f1, auroc; regression: mae, rmse), with the direction from
-:data:`mtl_lab.tasks.HIGHER_IS_BETTER`.
+accuracy, macro_f1; binary: accuracy, f1, auroc; multilabel: macro_f1, auroc; regression: mae, rmse),
+with the direction its task kind declares (:func:`mtl_lab.names.metric_direction`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from mtl_lab.tasks import HIGHER_IS_BETTER
+from mtl_lab.names import higher_is_better, task_metric_names
 
 
 def delta_m(
@@ -41,21 +41,6 @@ def delta_m(
     return 100.0 * sum(terms) / len(terms)
 
 
-def task_metric_names(metrics: Mapping[str, object], task: str, split: str = "test") -> list[str]:
-    """The full names ``<split>/<task>/<metric>`` in ``metrics`` that enter Δm% (all but the loss)."""
-    prefix = f"{split}/{task}/"
-    return [
-        name
-        for name in metrics
-        if name.startswith(prefix) and name[len(prefix) :] in HIGHER_IS_BETTER and not name.endswith("/loss")
-    ]
-
-
-def metric_higher_is_better(name: str) -> bool:
-    """Direction of a full logged name such as ``test/left/accuracy``."""
-    return HIGHER_IS_BETTER[name.rsplit("/", 1)[-1]]
-
-
 def run_delta_m(
     metrics: Mapping[str, float | None],
     tasks: list[str],
@@ -70,7 +55,7 @@ def run_delta_m(
         value, base = metrics.get(name), baselines.get(name)
         if value is None or base is None or not math.isfinite(value) or not math.isfinite(base) or base == 0:
             return None
-    directions = {name: metric_higher_is_better(name) for name in names}
+    directions = {name: higher_is_better(name) for name in names}
     return delta_m(
         {n: float(metrics[n]) for n in names},  # type: ignore[arg-type]
         {n: float(baselines[n]) for n in names},

@@ -16,8 +16,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from mtl_lab.analysis.comparison import Comparison, ReportRow
-
-WEIGHT_PREFIX = "train/weight/"
+from mtl_lab.names import WEIGHT_PREFIX, weight
 
 
 def _tick_labels(rows: list[ReportRow]) -> list[str]:
@@ -87,7 +86,7 @@ def plot_weight_trajectories(comparison: Comparison, out_dir: Path) -> tuple[Pat
         ax = fig.add_subplot(1, len(curves), i + 1)
         for label, (steps, values) in by_run.items():
             ax.plot(steps, values, label=label, linewidth=1.2)
-        ax.set_title(f"train/weight/{task}")
+        ax.set_title(weight(task))
         ax.set_xlabel("step")
         ax.legend(fontsize=7)
     path = out_dir / "weights.png"

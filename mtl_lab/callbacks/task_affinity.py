@@ -33,9 +33,10 @@ import torch
 from pytorch_lightning.callbacks import Callback
 from torch import Tensor
 
+from mtl_lab import names
 from mtl_lab.errors import ConfigError, unknown_choice
+from mtl_lab.gradients import GRAD_LEVELS
 from mtl_lab.module import MultiTaskModule
-from mtl_lab.weighting.base import GRAD_LEVELS
 
 PLOT_FILE = "task_affinity.png"
 SUMMARY_FIELD = "task_affinity"
@@ -54,7 +55,7 @@ def cosine_matrix(gramian: Tensor) -> Tensor:
 def affinity_metric_names(tasks: list[str]) -> list[tuple[int, int, str]]:
     """(i, j, logged name) for every pair i < j in ``tasks`` order."""
     return [
-        (i, j, f"train/affinity/{tasks[i]}/{tasks[j]}")
+        (i, j, names.affinity(tasks[i], tasks[j]))
         for i in range(len(tasks))
         for j in range(i + 1, len(tasks))
     ]
@@ -123,7 +124,7 @@ class TaskAffinity(Callback):
         if step is None or global_step % self.every_n_steps or global_step == self._last_measured:
             return
         self._last_measured = global_step  # with gradient accumulation: the first micro-batch only
-        gramian = pl_module.task_gramian(step.task_losses, step.features, level=self.grad_level).detach()
+        gramian = pl_module.task_gramian(step, level=self.grad_level).detach()
         if not bool(torch.isfinite(gramian).all()):
             return
         cosines = cosine_matrix(gramian.double()).cpu()

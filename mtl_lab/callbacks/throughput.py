@@ -34,7 +34,7 @@ class TrainThroughput(Callback):
         if self._mark is not None:
             self.seconds += now - self._mark
         self._mark = now
-        self.samples += int(batch["inputs"].shape[0]) * trainer.world_size
+        self.samples += batch.size * trainer.world_size
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._mark = None

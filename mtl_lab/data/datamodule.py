@@ -1,14 +1,23 @@
-"""Base datamodule: declares tasks and serves the batch dict of DESIGN.md.
+"""Datamodule contract and the in-memory base class.
 
-Batch contract: ``{"inputs": Tensor[B, ...], "targets": {task: Tensor[B, ...]}}`` and optionally
-``"masks": {task: bool[B]}`` for partially labelled data.
+:class:`BaseDataModule` (the contract): declares its tasks (``tasks``: name -> :class:`TaskSpec`) and its
+inputs (``input_specs``: name -> :class:`InputSpec`), and its loaders yield :class:`~mtl_lab.batch.Batch`.
+It reports how many samples of each task are labelled per split (``labelled_counts``), may carry fitted
+preprocessing (``preprocessing_state``, saved in the run directory as ``preprocessing.json`` and given
+back to the same data by ``mtl-eval``), and declares a small example (``example``) for the contract tests.
+``use_tasks`` selects a subset of the declared tasks (None = all; one task = a single-task baseline).
+
+:class:`MultiTaskDataModule`: data held in memory as :class:`TensorSplit` tensors (``make_splits``),
+served by slicing whole batches (no per-sample Python objects), deterministic from ``seed`` (None counts
+as 0, so every DDP rank builds the same data even in an unseeded run).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
@@ -16,28 +25,88 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from mtl_lab.errors import ConfigError, unknown_choice
+from mtl_lab.batch import Batch, InputSpec
+from mtl_lab.errors import ConfigError, DataError, unknown_choice
 from mtl_lab.registry import Registry
 from mtl_lab.tasks import TaskSpec
 
-DATAMODULES: Registry[MultiTaskDataModule] = Registry("data")
+DATAMODULES: Registry[BaseDataModule] = Registry("data")
 
 SPLITS = ("train", "val", "test")
 
 
+def labelled_samples(mask: Tensor | None, size: int) -> int:
+    """Samples with at least one labelled unit (a per-token mask counts a sample once)."""
+    if mask is None:
+        return size
+    return int(mask.reshape(mask.shape[0], -1).any(dim=1).sum()) if mask.numel() else 0
+
+
+class BaseDataModule(pl.LightningDataModule, ABC):
+    """The contract every data source implements (see the module docstring)."""
+
+    name: str = "data"
+    tasks: dict[str, TaskSpec]
+
+    @property
+    @abstractmethod
+    def input_specs(self) -> dict[str, InputSpec]:
+        """The model inputs of every batch, by name."""
+
+    @abstractmethod
+    def labelled_counts(self) -> dict[str, dict[str, int]]:
+        """``{split: {task: labelled samples}}`` of the selected tasks."""
+
+    @property
+    def one_task_per_step(self) -> bool:
+        """Whether a training batch carries the labels of one task only (``data.mode=sample``)."""
+        return False
+
+    def preprocessing_state(self) -> dict[str, Any] | None:
+        """Preprocessing fitted on the training split (JSON-serialisable), or None when there is none."""
+        return None
+
+    def load_preprocessing_state(self, state: Mapping[str, Any]) -> None:
+        """Use a saved preprocessing instead of fitting one (before the data is first read)."""
+        raise ConfigError(f"data {self.name!r}: has no preprocessing to load")
+
+    @classmethod
+    def example(cls, workdir: Path) -> dict[str, Any]:
+        """Keyword arguments of a small instance (files it needs written under ``workdir``)."""
+        raise NotImplementedError(f"{cls.__name__} declares no example")
+
+
+def select_tasks(
+    declared: Mapping[str, TaskSpec], selection: Sequence[str] | str | None, data: str
+) -> dict[str, TaskSpec]:
+    """The selected subset of ``declared`` (None: all), in selection order; errors name the choices."""
+    if selection is None:
+        return dict(declared)
+    if isinstance(selection, str):
+        selection = [selection]
+    if len(selection) == 0:
+        raise ConfigError(f"tasks: empty selection; choices: {', '.join(declared)}")
+    for task in selection:
+        if task not in declared:
+            raise unknown_choice("tasks", task, declared, f"task for data {data!r}")
+    if len(set(selection)) != len(selection):
+        raise ConfigError(f"tasks: duplicate task in selection {list(selection)}")
+    return {t: declared[t] for t in selection}
+
+
 @dataclass
 class TensorSplit:
-    """One split held in memory: inputs, per-task targets and optional per-task masks."""
+    """One split held in memory: named inputs, per-task targets and optional per-task masks."""
 
-    inputs: Tensor
+    inputs: dict[str, Tensor]
     targets: dict[str, Tensor]
     masks: dict[str, Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return int(self.inputs.shape[0])
+        return int(next(iter(self.inputs.values())).shape[0])
 
 
-class TensorMultiTaskDataset(Dataset[dict[str, Any]]):
+class TensorMultiTaskDataset(Dataset[Batch]):
     """Serves whole batches by fancy indexing (``__getitems__``), not sample-by-sample collation."""
 
     def __init__(self, split: TensorSplit) -> None:
@@ -46,34 +115,26 @@ class TensorMultiTaskDataset(Dataset[dict[str, Any]]):
     def __len__(self) -> int:
         return len(self.split)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, index: int) -> Batch:
         return self.__getitems__([index])
 
-    def __getitems__(self, indices: list[int]) -> dict[str, Any]:
+    def __getitems__(self, indices: list[int]) -> Batch:
         idx = torch.as_tensor(indices, dtype=torch.long)
-        batch: dict[str, Any] = {
-            "inputs": self.split.inputs[idx],
-            "targets": {t: y[idx] for t, y in self.split.targets.items()},
-        }
-        if self.split.masks:
-            batch["masks"] = {t: m[idx] for t, m in self.split.masks.items()}
-        return batch
+        split = self.split
+        return Batch(
+            inputs={n: x[idx] for n, x in split.inputs.items()},
+            targets={t: y[idx] for t, y in split.targets.items()},
+            masks={t: m[idx] for t, m in split.masks.items()},
+        )
 
 
-def _identity_collate(batch: dict[str, Any]) -> dict[str, Any]:
+def identity_collate(batch: Batch) -> Batch:
     return batch
 
 
-class MultiTaskDataModule(pl.LightningDataModule, ABC):
-    """A datamodule that declares its tasks and yields multi-task batch dicts.
-
-    Subclasses implement :meth:`declare_tasks`, :attr:`input_shape` and :meth:`make_splits`
-    (in-memory tensors), deterministic from ``seed`` (None counts as 0, so every DDP rank builds
-    the same data even in an unseeded run). ``tasks`` selects a subset of the declared tasks
-    (None = all); selecting one task gives a single-task baseline on the same data.
-    """
-
-    name: str = "data"
+class MultiTaskDataModule(BaseDataModule):
+    """In-memory data. Subclasses implement :meth:`declare_tasks`, :attr:`input_specs` and
+    :meth:`make_splits` (``train``/``val``/``test`` :class:`TensorSplit`, targets for every declared task)."""
 
     def __init__(
         self,
@@ -81,7 +142,7 @@ class MultiTaskDataModule(pl.LightningDataModule, ABC):
         eval_batch_size: int | None = None,
         num_workers: int = 0,
         seed: int | None = 0,
-        tasks: Sequence[str] | None = None,
+        use_tasks: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -90,35 +151,16 @@ class MultiTaskDataModule(pl.LightningDataModule, ABC):
         self.eval_batch_size = eval_batch_size or batch_size
         self.num_workers = num_workers
         self.seed = 0 if seed is None else seed  # data stay deterministic even in an unseeded run
-        self.tasks = self._select(self.declare_tasks(), tasks)
+        self.tasks = select_tasks(self.declare_tasks(), use_tasks, self.name)
         self._splits: dict[str, TensorSplit] = {}
-
-    def _select(self, declared: dict[str, TaskSpec], selection: Sequence[str] | None) -> dict[str, TaskSpec]:
-        if selection is None:
-            return declared
-        if isinstance(selection, str):
-            selection = [selection]
-        if len(selection) == 0:
-            raise ConfigError(f"tasks: empty selection; choices: {', '.join(declared)}")
-        for task in selection:
-            if task not in declared:
-                raise unknown_choice("tasks", task, declared, f"task for data {self.name!r}")
-        if len(set(selection)) != len(selection):
-            raise ConfigError(f"tasks: duplicate task in selection {list(selection)}")
-        return {t: declared[t] for t in selection}
 
     @abstractmethod
     def declare_tasks(self) -> dict[str, TaskSpec]:
         """All tasks this data source offers, by name."""
 
-    @property
-    @abstractmethod
-    def input_shape(self) -> tuple[int, ...]:
-        """Shape of one input sample (without the batch dimension)."""
-
     @abstractmethod
     def make_splits(self) -> dict[str, TensorSplit]:
-        """Build the ``train``, ``val`` and ``test`` splits (targets for every declared task)."""
+        """Build the ``train``, ``val`` and ``test`` splits."""
 
     def setup(self, stage: str | None = None) -> None:
         if self._splits:
@@ -126,10 +168,15 @@ class MultiTaskDataModule(pl.LightningDataModule, ABC):
         splits = self.make_splits()
         for split_name in SPLITS:
             split = splits[split_name]
+            if len(split) == 0:
+                raise DataError(f"data {self.name!r}: split {split_name!r} is empty")
             split.targets = {t: split.targets[t] for t in self.tasks}
             split.masks = {t: split.masks[t] for t in self.tasks if t in split.masks}
             for task, spec in self.tasks.items():
-                spec.validate_targets(split.targets[task], f"data {self.name!r}, split {split_name!r}")
+                where = f"data {self.name!r}, split {split_name!r}"
+                spec.validate_targets(split.targets[task], where, split.masks.get(task))
+                if labelled_samples(split.masks.get(task), len(split)) == 0:
+                    raise DataError(f"task {task!r} ({where}): no labelled sample in the split")
         self._splits = splits
 
     def split(self, name: str) -> TensorSplit:
@@ -138,21 +185,28 @@ class MultiTaskDataModule(pl.LightningDataModule, ABC):
         self.setup()
         return self._splits[name]
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader[dict[str, Any]]:
+    def labelled_counts(self) -> dict[str, dict[str, int]]:
+        counts = {}
+        for name in SPLITS:
+            split = self.split(name)
+            counts[name] = {t: labelled_samples(split.masks.get(t), len(split)) for t in self.tasks}
+        return counts
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader[Batch]:
         return DataLoader(
             TensorMultiTaskDataset(self.split(split)),
             batch_size=self.batch_size if split == "train" else self.eval_batch_size,
             shuffle=shuffle,
             num_workers=self.num_workers,
-            collate_fn=_identity_collate,
+            collate_fn=identity_collate,
             persistent_workers=self.num_workers > 0,
         )
 
-    def train_dataloader(self) -> DataLoader[dict[str, Any]]:
+    def train_dataloader(self) -> DataLoader[Batch]:
         return self._loader("train", shuffle=True)
 
-    def val_dataloader(self) -> DataLoader[dict[str, Any]]:
+    def val_dataloader(self) -> DataLoader[Batch]:
         return self._loader("val", shuffle=False)
 
-    def test_dataloader(self) -> DataLoader[dict[str, Any]]:
+    def test_dataloader(self) -> DataLoader[Batch]:
         return self._loader("test", shuffle=False)

@@ -9,15 +9,18 @@ What the paper leaves open, and what is chosen here: the input distribution (x ~
 with ``input_std = 0.01``, so that (B + eps_t) x has a standard deviation of about 1.8 and tanh is
 not saturated), that the network is fed the standardised input z = x / input_std (unit variance, as
 default initialisations expect; the task is unchanged), dataset sizes (10,000 / 1,000 / 1,000
-samples) and that targets carry no extra noise.
+samples) and that targets carry no extra noise. The input is named ``features``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import torch
 
+from mtl_lab.batch import InputSpec
 from mtl_lab.data.datamodule import DATAMODULES, MultiTaskDataModule, TensorSplit
 from mtl_lab.errors import ConfigError
 from mtl_lab.tasks import TaskSpec
@@ -54,8 +57,12 @@ class GradNormToyDataModule(MultiTaskDataModule):
         }
 
     @property
-    def input_shape(self) -> tuple[int, ...]:
-        return (self.input_dim,)
+    def input_specs(self) -> dict[str, InputSpec]:
+        return {"features": InputSpec((self.input_dim,))}
+
+    @classmethod
+    def example(cls, workdir: Path) -> dict[str, Any]:
+        return {"train_size": 64, "val_size": 32, "test_size": 32, "batch_size": 16, "input_dim": 12}
 
     def make_splits(self) -> dict[str, TensorSplit]:
         g = torch.Generator().manual_seed(self.seed)
@@ -69,5 +76,5 @@ class GradNormToyDataModule(MultiTaskDataModule):
             targets = {
                 f"task_{i}": sigma * torch.tanh(x @ (b + eps[i]).T) for i, sigma in enumerate(self.sigmas)
             }
-            splits[split] = TensorSplit(inputs=z, targets=targets)
+            splits[split] = TensorSplit(inputs={"features": z}, targets=targets)
         return splits

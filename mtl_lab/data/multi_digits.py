@@ -7,15 +7,20 @@ into disjoint source pools for train / val / test (60/20/20, stratified by class
 appears in two splits. Images are the pixel-wise maximum of the two digits, scaled to [0, 1], on a
 ``(8 + offset) x (8 + offset)`` canvas. Everything is deterministic from ``seed``.
 
-Tasks: ``left`` (10 classes), ``right`` (10 classes), ``sum`` (regression: left + right, 0..18).
+Input ``image`` (1, 8 + offset, 8 + offset). Tasks: ``left`` (10 classes), ``right`` (10 classes), ``sum``
+(regression: left + right, 0..18).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
+from mtl_lab.batch import InputSpec
 from mtl_lab.data.datamodule import DATAMODULES, MultiTaskDataModule, TensorSplit
 from mtl_lab.errors import ConfigError
 from mtl_lab.tasks import TaskSpec
@@ -54,9 +59,13 @@ class MultiDigitsDataModule(MultiTaskDataModule):
         }
 
     @property
-    def input_shape(self) -> tuple[int, ...]:
+    def input_specs(self) -> dict[str, InputSpec]:
         side = 8 + self.offset
-        return (1, side, side)
+        return {"image": InputSpec((1, side, side))}
+
+    @classmethod
+    def example(cls, workdir: Path) -> dict[str, Any]:
+        return {"train_size": 64, "val_size": 32, "test_size": 32, "batch_size": 16}
 
     def make_splits(self) -> dict[str, TensorSplit]:
         digits = load_digits()
@@ -81,7 +90,7 @@ class MultiDigitsDataModule(MultiTaskDataModule):
         np.maximum(shifted, images[second], out=shifted)
         left, right = labels[first], labels[second]
         return TensorSplit(
-            inputs=torch.from_numpy(canvas),
+            inputs={"image": torch.from_numpy(canvas)},
             targets={
                 "left": torch.from_numpy(left),
                 "right": torch.from_numpy(right),

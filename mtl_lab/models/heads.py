@@ -1,12 +1,14 @@
 """Task heads: map a task's features to its predictions (logits or regression outputs).
 
 A head is built with ``in_dim`` (the architecture's feature size for the task) and ``out_dim`` (the
-task's ``num_outputs``); what the outputs mean (logits, values) is the task kind's business (tasks.py).
+task's ``num_outputs``); what the outputs mean (logits, values) is the task kind's business
+(:mod:`mtl_lab.tasks`). :meth:`example` gives the build arguments of a small head, for the contract tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -26,6 +28,10 @@ class LinearHead(nn.Module):
 
     def forward(self, features: Tensor) -> Tensor:
         return self.linear(features)
+
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        return {"in_dim": 6, "out_dim": 3}
 
 
 @HEADS.register("mlp")
@@ -52,3 +58,7 @@ class MLPHead(nn.Module):
 
     def forward(self, features: Tensor) -> Tensor:
         return self.net(features)
+
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        return {"in_dim": 6, "out_dim": 3, "hidden_dims": [5]}

@@ -8,15 +8,20 @@ the statistics it declared in :attr:`Weighting.requires` into
   weights) gets its gradient only through this term, inside that one backward, so DDP averages it
   like any other parameter and every rank keeps identical state.
 
-Statistics a strategy may ask for (computed by the module only when asked, already reduced across
-DDP ranks so that every rank sees the same values):
+Statistics a strategy may ask for (:class:`mtl_lab.gradients.GradientStats`, computed by the module only
+when asked, already reduced across DDP ranks so that every rank sees the same values):
 
+- ``counts`` (always given): the labelled units of each task in the step, summed over ranks;
 - ``global_losses``: the detached losses averaged over ranks;
 - ``grad_norms``: per-task gradient norms at :attr:`Weighting.grad_level`;
 - ``gramian``: the K x K Gramian of per-task gradients at :attr:`Weighting.grad_level`.
 
-Gradient levels: ``last_shared_layer`` (the encoder's last layer parameters), ``params`` (all shared
-parameters, exact), ``representation`` (the shared features, one cheap backward per task).
+Gradient levels (:mod:`mtl_lab.gradients`): ``last_shared_layer`` (the encoder's last layer parameters),
+``params`` (all shared parameters, exact), ``representation`` (the shared features, cheap).
+
+Missing labels: a task whose count is 0 in a step has a zero loss that is not a real loss value. Every
+strategy keeps its state for that task (its statistics, EMAs, learned weight) and keeps its previous
+coefficient, which multiplies that zero loss. :meth:`Weighting.keep_missing` applies the last rule.
 """
 
 from __future__ import annotations
@@ -29,22 +34,11 @@ import torch
 from torch import Tensor, nn
 
 from mtl_lab.errors import unknown_choice
+from mtl_lab.gradients import GRAD_LEVELS, GradientStats
 from mtl_lab.registry import Registry
 from mtl_lab.tasks import TaskSpec
 
 WEIGHTINGS: Registry[Weighting] = Registry("weighting")
-
-STATISTICS = frozenset({"global_losses", "grad_norms", "gramian"})
-GRAD_LEVELS = ("last_shared_layer", "params", "representation")
-
-
-@dataclass
-class GradientStats:
-    """What the module measured for this step; fields not asked for are None."""
-
-    global_losses: Tensor | None = None
-    grad_norms: Tensor | None = None
-    gramian: Tensor | None = None
 
 
 @dataclass
@@ -65,6 +59,9 @@ class Weighting(nn.Module):
     permutation_invariant: ClassVar[bool] = True
     #: Every coefficient is >= 0 (False for e.g. IMTL-G and Aligned-MTL, whose weights can be negative).
     nonnegative: ClassVar[bool] = True
+    #: The method balances every task's gradient in every step (GradNorm, the Gramian family): refused
+    #: before training with data that gives one task per step (``data.mode=sample``).
+    needs_all_tasks: ClassVar[bool] = False
 
     def __init__(self, tasks: Mapping[str, TaskSpec], grad_level: str = "last_shared_layer") -> None:
         super().__init__()
@@ -102,3 +99,9 @@ class Weighting(nn.Module):
     @staticmethod
     def zero_extra(reference: Tensor) -> Tensor:
         return torch.zeros((), dtype=torch.float32, device=reference.device)
+
+    @staticmethod
+    def keep_missing(new: Tensor, previous: Tensor, present: Tensor) -> Tensor:
+        """``new`` for the tasks with labels in this step, ``previous`` for the others ([K] or [K, ...])."""
+        mask = present.reshape(-1, *([1] * (new.dim() - 1)))
+        return torch.where(mask.to(new.device), new, previous.to(new.dtype))

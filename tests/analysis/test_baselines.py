@@ -45,7 +45,10 @@ def test_baselines_file_is_read(tmp_path: Path) -> None:
         ("{not json", r"not valid JSON"),
         ("[]", r"expected a non-empty object"),
         ('{"val/left/accuracy": 0.8}', r"key 'val/left/accuracy' is not 'test/<task>/<metric>'"),
-        ('{"test/left/acc": 0.8}', r"unknown metric 'acc'; choices: accuracy, auroc, macro_f1, mae, rmse"),
+        (
+            '{"test/left/acc": 0.8}',
+            r"unknown metric 'acc'; choices: accuracy, auroc, f1, macro_f1, mae, rmse",
+        ),
         ('{"test/left/loss": 0.8}', r"unknown metric 'loss'"),
         ('{"test/left/accuracy": "high"}', r"test/left/accuracy: expected a finite number, got 'high'"),
         ('{"test/left/accuracy": 0}', r"test/left/accuracy: baseline is 0"),

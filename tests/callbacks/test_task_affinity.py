@@ -20,18 +20,10 @@ from mtl_lab.callbacks import TaskAffinity
 from mtl_lab.callbacks.task_affinity import cosine_matrix
 from mtl_lab.errors import ConfigError
 from mtl_lab.experiment import build_datamodule, build_experiment, build_module, run_experiment
-from mtl_lab.weighting.base import GRAD_LEVELS
+from mtl_lab.gradients import GRAD_LEVELS, level_inputs
 
 TASKS = ["left", "right", "sum"]
 PAIRS = ["train/affinity/left/right", "train/affinity/left/sum", "train/affinity/right/sum"]
-
-
-def _grad_inputs(module: torch.nn.Module, features: object, level: str) -> list[torch.Tensor]:
-    if level == "representation":
-        return [features.shared]  # type: ignore[attr-defined]
-    if level == "last_shared_layer":
-        return module.architecture.last_shared_parameters()
-    return module.architecture.shared_parameters()
 
 
 @pytest.mark.parametrize("level", GRAD_LEVELS)
@@ -49,9 +41,11 @@ def test_cosines_match_per_task_gradients_computed_by_hand(
     callback.on_before_backward(SimpleNamespace(global_step=0, loggers=[]), module, torch.zeros(()))  # type: ignore[arg-type]
 
     step = module.current_step
-    inputs = _grad_inputs(module, step.features, level)
+    inputs, _ = level_inputs(module.model.architecture, step.output, level)
     grads = [
-        torch.cat([g.reshape(-1) for g in torch.autograd.grad(step.losses[k], inputs, retain_graph=True)])
+        torch.cat(
+            [g.reshape(-1) for g in torch.autograd.grad(step.losses.values[k], inputs, retain_graph=True)]
+        )
         for k in range(3)
     ]
     expected = torch.tensor(

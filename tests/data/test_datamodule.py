@@ -1,38 +1,59 @@
+"""Contract of every registered datamodule, built from the example it declares, and the in-memory base."""
+
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import torch
 from plugins import PartialLabels
 
+from mtl_lab.batch import Batch
 from mtl_lab.data import DATAMODULES
 from mtl_lab.errors import ConfigError, DataError
 
-SMALL = {
-    "multi_digits": {"train_size": 64, "val_size": 32, "test_size": 32},
-    "gradnorm_toy": {"train_size": 64, "val_size": 32, "test_size": 32},
-}
+
+def build(name: str, workdir: Path, **extra: object):
+    example = DATAMODULES.resolve(name).example(workdir)
+    return DATAMODULES.build({"name": name, **example}, **extra)
 
 
 @pytest.mark.parametrize("name", DATAMODULES.names())
-def test_every_datamodule_serves_the_batch_contract(name: str) -> None:
-    dm = DATAMODULES.build({"name": name, "batch_size": 16, **SMALL[name]})
+def test_every_datamodule_serves_the_batch_contract(name: str, tmp_path: Path) -> None:
+    dm = build(name, tmp_path)
     dm.setup("fit")
+    assert dm.tasks and dm.input_specs
     batch = next(iter(dm.train_dataloader()))
-    assert set(batch) == {"inputs", "targets"}
-    assert batch["inputs"].shape == (16, *dm.input_shape)
-    assert set(batch["targets"]) == set(dm.tasks)
-    for task, spec in dm.tasks.items():
-        target = batch["targets"][task]
-        assert target.shape[0] == 16
-        spec.validate_targets(target, "batch")
-    assert len(dm.val_dataloader().dataset) == 32 and len(dm.test_dataloader().dataset) == 32
+    assert isinstance(batch, Batch) and batch.size > 0
+    assert set(batch.inputs) == set(dm.input_specs)
+    for input_name, spec in dm.input_specs.items():
+        value = batch.inputs[input_name]
+        assert (
+            value.shape[0] == batch.size
+            and tuple(value.shape[1:]) == spec.shape
+            and value.dtype == spec.dtype
+        )
+    assert set(batch.targets) <= set(dm.tasks)
+    for task, target in batch.targets.items():
+        mask = batch.labelled(task)
+        assert target.shape[0] == batch.size
+        assert mask is None or (mask.dtype == torch.bool and mask.shape == target.shape[: mask.dim()])
+        dm.tasks[task].validate_targets(target, "batch", mask)
+    counts = dm.labelled_counts()
+    assert set(counts) == {"train", "val", "test"}
+    assert all(counts[split][task] > 0 for split in counts for task in dm.tasks)
+    for loader in (dm.val_dataloader(), dm.test_dataloader()):
+        assert isinstance(next(iter(loader)), Batch)
 
 
 @pytest.mark.parametrize("name", DATAMODULES.names())
-def test_task_selection_keeps_only_the_selected_targets(name: str) -> None:
-    first = next(iter(DATAMODULES.build({"name": name, **SMALL[name]}).tasks))
-    dm = DATAMODULES.build({"name": name, **SMALL[name]}, tasks=[first])
+def test_task_selection_keeps_only_the_selected_targets(name: str, tmp_path: Path) -> None:
+    first = next(iter(build(name, tmp_path).tasks))
+    dm = build(name, tmp_path, use_tasks=[first])
     assert list(dm.tasks) == [first]
-    assert list(dm.split("train").targets) == [first]
+    dm.setup("fit")
+    assert set(next(iter(dm.train_dataloader())).targets) == {first}
+    assert set(dm.labelled_counts()["train"]) == {first}
 
 
 def test_selecting_a_task_the_data_lacks_names_choices_and_closest() -> None:
@@ -40,18 +61,19 @@ def test_selecting_a_task_the_data_lacks_names_choices_and_closest() -> None:
         ConfigError,
         match=r"^tasks: unknown task for data 'multi_digits' 'rigth'; choices: left, right, sum; did you mean 'right'\?$",
     ):
-        DATAMODULES.build({"name": "multi_digits"}, tasks=["left", "rigth"])
+        DATAMODULES.build({"name": "multi_digits"}, use_tasks=["left", "rigth"])
     with pytest.raises(ConfigError, match="empty selection"):
-        DATAMODULES.build({"name": "multi_digits"}, tasks=[])
+        DATAMODULES.build({"name": "multi_digits"}, use_tasks=[])
     with pytest.raises(ConfigError, match="duplicate task"):
-        DATAMODULES.build({"name": "multi_digits"}, tasks=["left", "left"])
+        DATAMODULES.build({"name": "multi_digits"}, use_tasks=["left", "left"])
 
 
-def test_masks_travel_with_the_batch() -> None:
+def test_masks_travel_with_the_batch_and_counts_are_labelled_samples() -> None:
     dm = PartialLabels(batch_size=10)
     batch = next(iter(dm.val_dataloader()))
-    assert set(batch["masks"]) == {"b"}
-    assert batch["masks"]["b"].tolist() == [i % 2 == 0 for i in range(10)]
+    assert set(batch.masks) == {"b"}
+    assert batch.masks["b"].tolist() == [i % 2 == 0 for i in range(10)]
+    assert dm.labelled_counts()["val"] == {"a": 10, "b": 5}
 
 
 def test_label_outside_classes_fails_at_setup_naming_task_split_and_value() -> None:
@@ -60,3 +82,12 @@ def test_label_outside_classes_fails_at_setup_naming_task_split_and_value() -> N
         DataError, match=r"task 'a' \(data 'partial', split 'val'\): label 7 outside the task's classes 0..2"
     ):
         dm.setup("fit")
+
+
+def test_a_split_without_labels_of_a_task_or_without_rows_fails_at_setup() -> None:
+    with pytest.raises(
+        DataError, match=r"^task 'b' \(data 'partial', split 'train'\): no labelled sample in the split$"
+    ):
+        PartialLabels(unlabelled="b").setup("fit")
+    with pytest.raises(DataError, match=r"^data 'partial': split 'test' is empty$"):
+        PartialLabels(empty="test").setup("fit")

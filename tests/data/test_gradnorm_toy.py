@@ -18,7 +18,7 @@ def test_targets_follow_the_papers_formula() -> None:
     eps = [torch.randn(100, 250, generator=g) * 3.5 for _ in range(3)]
     z = torch.randn(32, 250, generator=g)
     x = z * 0.01
-    assert torch.equal(split.inputs, z)  # the network sees the standardised input x / input_std
+    assert torch.equal(split.inputs["features"], z)  # the network sees the standardised input x / input_std
     for t, sigma in enumerate([1.0, 100.0, 10.0]):
         assert torch.allclose(split.targets[f"task_{t}"], sigma * torch.tanh(x @ (b + eps[t]).T))
 
@@ -31,7 +31,7 @@ def test_scales_of_the_tasks_differ_by_sigma() -> None:
 
 def test_splits_differ_and_seed_is_deterministic() -> None:
     dm = GradNormToyDataModule(train_size=16, val_size=16, test_size=16)
-    assert not torch.equal(dm.split("train").inputs, dm.split("val").inputs)
+    assert not torch.equal(dm.split("train").inputs["features"], dm.split("val").inputs["features"])
     again = GradNormToyDataModule(train_size=16, val_size=16, test_size=16)
     assert torch.equal(dm.split("test").targets["task_1"], again.split("test").targets["task_1"])
 

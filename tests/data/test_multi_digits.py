@@ -18,8 +18,9 @@ def test_tasks_and_shapes() -> None:
         "sum": ("regression", 1),
     }
     train = dm.split("train")
-    assert train.inputs.shape == (100, 1, 11, 11) and dm.input_shape == (1, 11, 11)
-    assert float(train.inputs.min()) >= 0.0 and float(train.inputs.max()) <= 1.0
+    image = train.inputs["image"]
+    assert image.shape == (100, 1, 11, 11) and dm.input_specs["image"].shape == (1, 11, 11)
+    assert float(image.min()) >= 0.0 and float(image.max()) <= 1.0
     assert torch.equal(
         train.targets["sum"].squeeze(1), (train.targets["left"] + train.targets["right"]).float()
     )
@@ -31,7 +32,7 @@ def test_images_overlay_the_left_and_right_source_digits() -> None:
     digits = load_digits()
     images = digits.images / 16.0
     for i in range(5):
-        image = split.inputs[i, 0].numpy()
+        image = split.inputs["image"][i, 0].numpy()
         # the top-left 3x3 corner only holds the left digit; it must be one of that class's images
         corner = image[:3, :3]
         left_class = digits.target == int(split.targets["left"][i])
@@ -56,8 +57,10 @@ def test_deterministic_from_seed() -> None:
     a = MultiDigitsDataModule(train_size=50, val_size=10, test_size=10, seed=5).split("train")
     b = MultiDigitsDataModule(train_size=50, val_size=10, test_size=10, seed=5).split("train")
     c = MultiDigitsDataModule(train_size=50, val_size=10, test_size=10, seed=6).split("train")
-    assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets["left"], b.targets["left"])
-    assert not torch.equal(a.inputs, c.inputs)
+    assert torch.equal(a.inputs["image"], b.inputs["image"]) and torch.equal(
+        a.targets["left"], b.targets["left"]
+    )
+    assert not torch.equal(a.inputs["image"], c.inputs["image"])
 
 
 @pytest.mark.parametrize(

@@ -1,3 +1,5 @@
+"""Contract of every registered head, built from the example it declares."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,9 +10,10 @@ from mtl_lab.models.heads import HEADS
 
 @pytest.mark.parametrize("name", HEADS.names())
 def test_every_head_maps_features_to_task_outputs(name: str) -> None:
-    head = HEADS.build({"name": name}, in_dim=6, out_dim=3)
-    out = head(torch.randn(5, 6))
-    assert out.shape == (5, 3)
+    example = HEADS.resolve(name).example()
+    head = HEADS.build({"name": name, **example})
+    out = head(torch.randn(5, example["in_dim"]))
+    assert out.shape == (5, example["out_dim"])
     out.sum().backward()
     assert all(p.grad is not None for p in head.parameters())
 

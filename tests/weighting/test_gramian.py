@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from torchjd import aggregation
 from torchjd.aggregation._nash_mtl import _NashMTLWeighting
 
+from mtl_lab import gradients
 from mtl_lab.config import config_dir
 from mtl_lab.errors import ConfigError
 from mtl_lab.experiment import build_experiment, run_experiment
@@ -170,17 +171,17 @@ def test_parameter_level_gramian_is_used_in_a_real_run(
     )
     experiment = build_experiment(cfg)
     module = experiment.module
-    shared = {id(p) for p in module.architecture.shared_parameters()}
+    shared = {id(p) for p in module.model.architecture.shared_parameters()}
     levels, inputs = [], []
-    original = module._grad_inputs
+    original = gradients.level_inputs
 
-    def spy(features: object, level: str) -> list[torch.Tensor]:
-        found = original(features, level)
+    def spy(architecture: object, output: object, level: str) -> tuple[list[torch.Tensor], None]:
+        found, views = original(architecture, output, level)
         levels.append(level)
         inputs.append({id(p) for p in found})
-        return found
+        return found, views
 
-    monkeypatch.setattr(module, "_grad_inputs", spy)
+    monkeypatch.setattr(gradients, "level_inputs", spy)
     experiment.trainer.fit(module, datamodule=experiment.datamodule)
     assert levels and set(levels) == {"params"} and all(ids == shared for ids in inputs)
     assert float(module.weighting.current_coefficients().sum()) == pytest.approx(1.0, rel=1e-5)

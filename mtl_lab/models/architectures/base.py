@@ -1,9 +1,29 @@
-"""Architecture contract: inputs -> per-task features, plus which parameters are shared."""
+"""Architecture contract: inputs -> per-task features, the shared tensors, and which parameters are shared.
+
+An architecture is built with ``tasks`` (names), ``inputs`` (the data's ``{name: InputSpec}``) and
+``encoder`` (the encoder's YAML node, built inside it, once or several times). Its forward returns an
+:class:`ArchitectureOutput`:
+
+- ``features``: ``{task: Tensor[B, feature_dim(task)]}``, what task t's head reads (and nothing else
+  reads it);
+- ``shared``: the representation(s) every task's prediction depends on, a tuple of one tensor (hard
+  sharing) or several; gradient statistics at ``grad_level: representation`` are gradients w.r.t. them.
+  When each ``features[t]`` is an identity view of a shared tensor, one backward pass through the heads
+  gives every task's gradient (:func:`mtl_lab.gradients.one_pass_views` checks this on the graph);
+- ``aux_losses``: the architecture's own loss terms ``{name: scalar}`` (e.g. expert load balancing),
+  added to the objective; empty for most.
+
+``shared_parameters()`` (every task's loss depends on them; ``grad_level: params``) and
+``last_shared_parameters()`` (the last shared layer, GradNorm's W; ``grad_level: last_shared_layer``)
+say what is shared. :meth:`Architecture.example` gives the build arguments of a small instance.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -13,26 +33,17 @@ ARCHITECTURES: Registry[Architecture] = Registry("architecture")
 
 
 @dataclass
-class Features:
-    """Forward output: ``per_task`` features for each head and the ``shared`` representation.
-
-    ``shared`` is the tensor every task's prediction depends on; gradient statistics taken at the
-    representation level are gradients with respect to it. ``per_task_views``: every ``per_task[t]`` is
-    its own identity view of ``shared`` (``shared.view_as(shared)``), read only by task t's head, so the
-    gradient of the summed task losses w.r.t. ``per_task[t]`` is task t's gradient w.r.t. ``shared``
-    and one backward pass gives all K of them.
-    """
-
-    per_task: dict[str, Tensor]
-    shared: Tensor
-    per_task_views: bool = False
+class ArchitectureOutput:
+    features: dict[str, Tensor]
+    shared: tuple[Tensor, ...]
+    aux_losses: dict[str, Tensor] = field(default_factory=dict)
 
 
 class Architecture(nn.Module, ABC):
-    """Built with ``tasks`` (names), ``input_shape`` and ``encoder`` (the encoder's YAML node)."""
+    """Built with ``tasks``, ``inputs`` and ``encoder`` (see the module docstring)."""
 
     @abstractmethod
-    def forward(self, x: Tensor) -> Features: ...
+    def forward(self, inputs: Mapping[str, Tensor]) -> ArchitectureOutput: ...
 
     @abstractmethod
     def feature_dim(self, task: str) -> int:
@@ -45,3 +56,8 @@ class Architecture(nn.Module, ABC):
     @abstractmethod
     def last_shared_parameters(self) -> list[nn.Parameter]:
         """Parameters of the last shared layer (GradNorm's W)."""
+
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        """Keyword arguments of a small instance (tasks, inputs, encoder node), for the contract tests."""
+        raise NotImplementedError(f"{cls.__name__} declares no example input")

@@ -1,35 +1,42 @@
-"""Small convolutional encoder for images: [conv3x3 -> BN -> ReLU -> maxpool2] per block, then a Linear."""
+"""Small convolutional encoder for images: [conv3x3 -> BN -> act -> maxpool2] per block, then a Linear."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from mtl_lab.batch import InputSpec
 from mtl_lab.errors import ConfigError
-from mtl_lab.models.encoders.base import ENCODERS, Encoder, make_activation
+from mtl_lab.models.encoders.base import ENCODERS, Encoder, choose_input, make_activation
 
 
 @ENCODERS.register("cnn")
 class CNNEncoder(Encoder):
+    """Reads ``input`` (None: the data's only input), images of shape (C, H, W)."""
+
     def __init__(
         self,
-        input_shape: Sequence[int],
+        inputs: Mapping[str, InputSpec],
         channels: Sequence[int] = (32, 64),
         out_dim: int = 128,
         activation: str = "relu",
         batch_norm: bool = True,
         dropout: float = 0.0,
+        input: str | None = None,
     ) -> None:
         super().__init__()
-        if len(input_shape) != 3:
+        name, spec = choose_input(inputs, input, "cnn")
+        if len(spec.shape) != 3:
             raise ConfigError(
                 "encoder.name: 'cnn' needs image inputs (C, H, W), "
-                f"but the data gives shape {tuple(input_shape)}"
+                f"but the data gives {name!r} of shape {tuple(spec.shape)}"
             )
+        self.input_names = (name,)
         blocks: list[nn.Module] = []
-        in_ch = int(input_shape[0])
+        in_ch = int(spec.shape[0])
         for ch in channels:
             blocks += [nn.Conv2d(in_ch, int(ch), kernel_size=3, padding=1)]
             if batch_norm:
@@ -38,7 +45,7 @@ class CNNEncoder(Encoder):
             in_ch = int(ch)
         self.features = nn.Sequential(*blocks, nn.Flatten())
         with torch.no_grad():
-            flat = self.features(torch.zeros(1, *input_shape)).shape[1]
+            flat = self.features(torch.zeros(1, *spec.shape)).shape[1]
         self.fc = nn.Linear(flat, out_dim)
         self.head_act = make_activation(activation)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
@@ -48,5 +55,9 @@ class CNNEncoder(Encoder):
     def last_layer(self) -> nn.Module:
         return self.fc
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.dropout(self.head_act(self.fc(self.features(x))))
+    def forward(self, inputs: Mapping[str, Tensor]) -> Tensor:
+        return self.dropout(self.head_act(self.fc(self.features(inputs[self.input_names[0]]))))
+
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        return {"inputs": {"image": InputSpec((1, 11, 11))}, "channels": [4, 4], "out_dim": 8}

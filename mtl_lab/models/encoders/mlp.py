@@ -1,30 +1,37 @@
-"""Multi-layer perceptron encoder: flatten, then Linear + activation (+ dropout) per hidden layer."""
+"""Multi-layer perceptron encoder: one input, flattened, then Linear + activation (+ dropout) per layer."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from torch import Tensor, nn
 
+from mtl_lab.batch import InputSpec
 from mtl_lab.errors import ConfigError
-from mtl_lab.models.encoders.base import ENCODERS, Encoder, make_activation
+from mtl_lab.models.encoders.base import ENCODERS, Encoder, choose_input, make_activation
 
 
 @ENCODERS.register("mlp")
 class MLPEncoder(Encoder):
+    """Reads ``input`` (None: the data's only input), flattened per sample."""
+
     def __init__(
         self,
-        input_shape: Sequence[int],
+        inputs: Mapping[str, InputSpec],
         hidden_dims: Sequence[int] = (256, 128),
         activation: str = "relu",
         dropout: float = 0.0,
+        input: str | None = None,
     ) -> None:
         super().__init__()
         if not hidden_dims:
             raise ConfigError("encoder.hidden_dims: needs at least one layer width, got []")
+        name, spec = choose_input(inputs, input, "mlp")
+        self.input_names = (name,)
         layers: list[nn.Module] = [nn.Flatten()]
-        in_dim = math.prod(input_shape)
+        in_dim = math.prod(spec.shape)
         for width in hidden_dims:
             layers += [nn.Linear(in_dim, int(width)), make_activation(activation)]
             if dropout > 0:
@@ -38,5 +45,9 @@ class MLPEncoder(Encoder):
     def last_layer(self) -> nn.Module:
         return self._last
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+    def forward(self, inputs: Mapping[str, Tensor]) -> Tensor:
+        return self.net(inputs[self.input_names[0]])
+
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        return {"inputs": {"features": InputSpec((3, 5))}, "hidden_dims": [8, 6]}

@@ -1,0 +1,99 @@
+"""Task-kind contract: what a kind of task predicts, its loss, metrics, their directions, label checks.
+
+A kind is one registered class (one file each in this package). A task of the data is a
+:class:`~mtl_lab.tasks.spec.TaskSpec` (name, kind, size, loss, class names) whose behaviour is its kind's.
+
+Loss contract: :meth:`TaskKind.element_loss` gives the loss of every labelled unit (a sample, a token),
+shape = the mask's shape; :meth:`TaskKind.loss_terms` masks it and returns (sum, labelled count), so a
+masked mean never divides by a missing label and never sees the value stored under a False mask.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric
+
+from mtl_lab.registry import Registry
+
+TASK_KINDS: Registry[TaskKind] = Registry("task kind")
+
+DIRECTIONS = ("max", "min")
+
+
+@dataclass
+class TaskExample:
+    """A small input of a kind for the contract tests: head outputs and valid targets for 6 samples."""
+
+    num_outputs: int
+    prediction: Tensor
+    target: Tensor
+
+
+class TaskKind(ABC):
+    """Behaviour of one kind of task, built with the task's ``num_outputs`` and ``loss``."""
+
+    #: Registered name (``kind:`` in YAML and ``summary.json``).
+    name: ClassVar[str]
+    #: Accepted values of the task's ``loss``; the first is the default.
+    losses: ClassVar[tuple[str, ...]]
+    #: Every metric the kind logs and whether larger (``max``) or smaller (``min``) is better; checkpoint
+    #: modes, early stopping, Optuna directions and Δm% read it.
+    metric_directions: ClassVar[dict[str, str]]
+    #: The head's output size when the kind fixes it (binary: 1 logit), else None.
+    fixed_outputs: ClassVar[int | None] = None
+
+    def __init__(self, num_outputs: int, loss: str) -> None:
+        self.num_outputs = num_outputs
+        self.loss = loss
+
+    @abstractmethod
+    def element_loss(self, prediction: Tensor, target: Tensor) -> Tensor:
+        """Loss of every labelled unit (float32), shape = the target's leading (mask) shape."""
+
+    @abstractmethod
+    def make_metrics(self) -> dict[str, Metric]:
+        """Fresh torchmetrics, keyed by the metric names of :attr:`metric_directions`."""
+
+    @abstractmethod
+    def metric_inputs(self, prediction: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        """(preds, target) as this kind's metrics expect them, for labelled units only."""
+
+    @abstractmethod
+    def invalid_target(self, targets: Tensor) -> str | None:
+        """Why ``targets`` (labelled units only) are not valid labels of this task, or None."""
+
+    @classmethod
+    @abstractmethod
+    def example(cls) -> TaskExample:
+        """Head outputs and targets of 6 samples, for the contract tests."""
+
+    def loss_terms(self, prediction: Tensor, target: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        """(sum of the labelled units' losses, their count), both float32 scalars on the device."""
+        if mask is None:
+            per_unit = self.element_loss(prediction.float(), target)
+            return per_unit.sum(), torch.tensor(float(per_unit.numel()), device=per_unit.device)
+        # what a missing label holds (NaN, a placeholder class) never reaches the loss
+        labelled = mask.reshape(*mask.shape, *[1] * (target.dim() - mask.dim()))
+        per_unit = self.element_loss(
+            prediction.float(), torch.where(labelled, target, torch.zeros_like(target))
+        )
+        return torch.where(mask, per_unit, 0.0).sum(), mask.sum().float()
+
+
+def all_metric_directions(kinds: Mapping[str, type[TaskKind]]) -> dict[str, str]:
+    """Direction of every metric name any kind logs (plus ``loss``: min); a name two kinds declare
+    with opposite directions is an error of the kinds' definitions."""
+    directions = {"loss": "min"}
+    for kind in kinds.values():
+        for metric, direction in kind.metric_directions.items():
+            if direction not in DIRECTIONS:
+                raise ValueError(f"task kind {kind.name!r}: metric {metric!r} has direction {direction!r}")
+            if directions.setdefault(metric, direction) != direction:
+                raise ValueError(f"metric {metric!r}: task kinds declare opposite directions")
+    return directions
