@@ -178,3 +178,22 @@ def test_real_runs_two_single_task_baselines_and_one_mtl(tmp_path: Path) -> None
     assert png_size(files.out_dir / "weights.png")[0] > 0  # from the MTL run's csv/metrics.csv
     assert png_size(files.out_dir / "metrics_left.png")[0] > 0
     assert (mtl / "summary.json").is_file() and not (mtl / "report.csv").exists()
+
+
+def test_markdown_lists_every_task_with_kind_labelled_counts_and_class_names(tmp_path: Path) -> None:
+    run = write_fake_run(tmp_path / "a", {"test/segment/accuracy": 0.7, "test/spend/mae": 3.0})
+    summary = json.loads((run / "summary.json").read_text())
+    summary["tasks"]["segment"] = {
+        "kind": "classification",
+        "num_outputs": 2,
+        "loss": "cross_entropy",
+        "class_names": ["basic", "premium"],
+        "labelled": {"train": 10, "val": 3, "test": 4},
+    }
+    (run / "summary.json").write_text(json.dumps(summary))
+    markdown = make_report([run], out_dir=tmp_path / "out").markdown.read_text()
+    assert (
+        "- segment: classification, 2 output(s); labelled train 10, val 3, test 4; classes basic, premium"
+        in markdown
+    )
+    assert "- spend: regression, 1 output(s)" in markdown

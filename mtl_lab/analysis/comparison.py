@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mtl_lab.analysis.baselines import Baselines, baselines_from_runs
 from mtl_lab.analysis.delta_m import run_delta_m
@@ -42,6 +43,8 @@ class Comparison:
     rows: list[ReportRow]
     columns: list[str]  # full metric names, task by task
     notes: list[str]
+    #: Each task's description from the first summary that has it (kind, outputs, class names, labelled).
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def metric_columns(runs: Sequence[Run]) -> list[str]:
@@ -80,4 +83,8 @@ def compare_runs(runs: Sequence[Run], baselines_file: Baselines | None = None) -
     directions = {c: higher_is_better(c) for c in columns}
     for row, rank in zip(ranked, mean_ranks([r.metrics for r in ranked], directions), strict=True):
         row.mean_rank = rank
-    return Comparison(rows, columns, notes)
+    tasks: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        for task, description in run.summary.get("tasks", {}).items():
+            tasks.setdefault(task, description)
+    return Comparison(rows, columns, notes, tasks)

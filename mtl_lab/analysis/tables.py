@@ -1,4 +1,5 @@
-"""A :class:`Comparison` as a console table, ``report.csv`` and ``report.md``.
+"""A :class:`Comparison` as a console table, ``report.csv`` and ``report.md`` (which also lists every
+task: kind, outputs, labelled samples per split and class names).
 
 Columns: ``run`` (directory relative to the inputs' common parent), ``choices`` (overrides that differ
 between runs), ``status``, ``tasks``, one column per ``test/<task>/<metric>``, ``delta_m_pct``,
@@ -66,6 +67,20 @@ def write_csv(comparison: Comparison, path: str | Path) -> Path:
     return path
 
 
+def task_lines(comparison: Comparison) -> list[str]:
+    """One Markdown bullet per task: kind, outputs, labelled samples per split, class names."""
+    lines = []
+    for task, info in comparison.tasks.items():
+        line = f"- {task}: {info.get('kind', '?')}, {info.get('num_outputs', '?')} output(s)"
+        labelled = info.get("labelled")
+        if labelled:
+            line += "; labelled " + ", ".join(f"{split} {n}" for split, n in labelled.items())
+        if info.get("class_names"):
+            line += "; classes " + ", ".join(map(str, info["class_names"]))
+        lines.append(line)
+    return lines
+
+
 def write_markdown(comparison: Comparison, path: str | Path, figures: list[Path] | None = None) -> Path:
     """A Markdown table (Δm% defined under it), the notes and links to the figures."""
     path = Path(path)
@@ -80,6 +95,7 @@ def write_markdown(comparison: Comparison, path: str | Path, figures: list[Path]
         "higher is better (Maninis et al. 2019; Nash-MTL, Navon et al. 2022): lower is better. "
         "Mean rank: average over metrics of the rank among the completed multi-task runs (1 = best).",
     ]
+    lines += ["", "Tasks:", *task_lines(comparison)]
     sources = {r.name: r.baseline_sources for r in comparison.rows if r.baseline_sources}
     if sources:
         lines += ["", "Baselines:", *[f"- {name}: {', '.join(s)}" for name, s in sources.items()]]
