@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
-import sys
 
+import cli_runner
 from conftest import REPO
 
 BENCHMARKS = REPO / "benchmarks"
 RATIO = r"\d+\.\d\dx"
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args], cwd=BENCHMARKS, capture_output=True, text=True, timeout=300, check=False
+def _run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python <script> <args>`` in benchmarks/, as `make bench` runs it (forked with the imports done)."""
+    return cli_runner.run_python(
+        str(BENCHMARKS / script), args, cwd=BENCHMARKS, env=dict(os.environ), timeout=300
     )
 
 

@@ -47,19 +47,27 @@ def test_default_run_directory_is_under_outputs_of_the_working_directory(tmp_pat
 def test_configuration_errors_exit_non_zero_with_one_line(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
+    result = run_cli([*args, f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == message
+    assert "Traceback" not in result.stderr
+
+
+def test_the_installed_console_script_runs_mtl_train(tmp_path: Path) -> None:
     script = shutil.which("mtl-train", path=str(Path(sys.executable).parent))
     assert script is not None, "the mtl-train console script is installed"
     result = subprocess.run(
-        [script, *args, f"hydra.run.dir={tmp_path / 'run'}"],
+        [script, "trainer.max_epochs=abc", f"hydra.run.dir={tmp_path / 'run'}"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1] == message
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "mtl-train: error: trainer.max_epochs: expected int or None, got 'abc' (str)"
+    )
 
 
 def test_divergence_exits_non_zero_with_one_line_and_diverged_summary(tmp_path: Path) -> None:
