@@ -26,24 +26,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
-from torch import Tensor, nn
+from torch import Tensor
 from torch.distributed import ReduceOp
 from torch.optim import Optimizer
-from torchmetrics import MeanMetric
 
 from mtl_lab import gradients, names
-from mtl_lab.batch import Batch, ModelOutput, labelled_units
+from mtl_lab.batch import Batch, ModelOutput
 from mtl_lab.divergence import DivergenceMonitor
 from mtl_lab.gradients import LOCAL, GradientStats, Reduction
 from mtl_lab.losses import TaskLosses, task_losses
 from mtl_lab.models.model import MultiTaskModel, upgrade_state_dict
+from mtl_lab.task_metrics import TaskMetrics, flags_on_any_rank
 from mtl_lab.tasks import TaskSpec
 from mtl_lab.weighting import Weighting
 
 OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]
-EVAL_SPLITS = ("val", "test")
 
 
 @dataclass
@@ -78,16 +76,10 @@ class MultiTaskModule(pl.LightningModule):
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
         self.check_divergence_every_n_steps = check_divergence_every_n_steps
-        self.train_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
-        self.val_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
-        self.test_metrics = nn.ModuleDict({t: s.make_metrics() for t, s in self.tasks.items()})
-        self.eval_losses = nn.ModuleDict(
-            {split: nn.ModuleDict({t: MeanMetric() for t in self.task_names}) for split in EVAL_SPLITS}
-        )
+        self.metrics = TaskMetrics(self.tasks)
         #: The training step in progress (model output and losses with their graph), from
         #: ``training_step`` until the end of the batch, for callbacks measuring gradients.
         self.current_step: StepOutput | None = None
-        self._train_metrics_updated: set[str] = set()
         self.divergence = DivergenceMonitor(self.task_names)
 
     # ----------------------------------------------------------------------------- forward and losses
@@ -158,7 +150,7 @@ class MultiTaskModule(pl.LightningModule):
         self._track_divergence(objective, values, batch_idx)
         if self._step_is_logged(batch_idx):
             self._log_step(step, objective, coefficients, batch.size)
-        self._update_train_metrics(step.output.predictions, batch)
+        self.metrics.update("train", step.output.predictions, batch)
         if self._last_step_of_epoch(batch_idx):
             self._log_train_metrics()
         return objective
@@ -214,24 +206,14 @@ class MultiTaskModule(pl.LightningModule):
         self.weighting.on_train_epoch_end()
 
     # ----------------------------------------------------------------------------- metrics
-    def _update_train_metrics(self, predictions: Mapping[str, Tensor], batch: Batch) -> None:
-        for task, prediction, target in labelled_units(predictions, batch, self.task_names):
-            self.train_metrics[task].update(*self.tasks[task].metric_inputs(prediction, target))
-            self._train_metrics_updated.add(task)
-
     def _log_train_metrics(self) -> None:
         """Train metrics are updated every step and computed, logged (as epoch values) and reset once, at
         the epoch's last step, instead of logging every Metric object every step as val/test do."""
-        for task in [
-            t for t in self.task_names if t in self._train_metrics_updated
-        ]:  # same order on all ranks
-            collection = self.train_metrics[task]
-            for name, value in collection.compute().items():
-                self.log(
-                    names.task_metric("train", task, name), value, on_step=False, on_epoch=True, batch_size=1
-                )
-            collection.reset()
-        self._train_metrics_updated.clear()
+        any_rank = None
+        if self._trainer is not None and self.trainer.world_size > 1:  # a task labelled on some ranks only
+            any_rank = flags_on_any_rank(self.reduction().sum, self.device)
+        for name, value in self.metrics.compute_train(any_rank).items():
+            self.log(name, value, on_step=False, on_epoch=True, batch_size=1)
 
     # ----------------------------------------------------------------------------- evaluation
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
@@ -242,26 +224,14 @@ class MultiTaskModule(pl.LightningModule):
 
     def _evaluate(self, split: str, batch: Batch) -> None:
         step = self.shared_step(batch, reduction=LOCAL)  # per-rank means, weighted by count below
-        means = self.eval_losses[split]
-        for i, task in enumerate(self.task_names):
-            means[task].update(step.losses.values[i].detach(), step.losses.counts[i])
-        collections = {"val": self.val_metrics, "test": self.test_metrics}[split]
-        for task, prediction, target in labelled_units(step.output.predictions, batch, self.task_names):
-            collection = collections[task]
-            collection.update(*self.tasks[task].metric_inputs(prediction, target))
-            for name, metric in collection.items():
-                self.log(
-                    names.task_metric(split, task, name), metric, on_epoch=True, batch_size=target.shape[0]
-                )
+        self.metrics.update_eval_losses(split, step.losses.values, step.losses.counts)
+        self.metrics.update(split, step.output.predictions, batch)
+        for name, metric in self.metrics.eval_metric_objects(split).items():
+            self.log(name, metric, on_epoch=True, batch_size=batch.size)
 
     def _log_eval_losses(self, split: str) -> None:
-        total = torch.zeros((), device=self.device)
-        for task, mean in self.eval_losses[split].items():
-            value = mean.compute()
-            mean.reset()
-            total = total + value
-            self.log(names.task_metric(split, task, names.LOSS), value, sync_dist=True)
-        self.log(names.split_loss(split), total, sync_dist=True, prog_bar=True)
+        for name, value in self.metrics.compute_eval_losses(split).items():
+            self.log(name, value, sync_dist=True, prog_bar=name == names.split_loss(split))
 
     def on_validation_epoch_end(self) -> None:
         self._log_eval_losses("val")

@@ -201,3 +201,21 @@ def test_every_metric_of_every_kind_has_one_direction() -> None:
     for kind in KINDS:
         for metric, direction in TASK_KINDS.resolve(kind).metric_directions.items():
             assert directions[metric] == direction in ("max", "min")
+
+
+@pytest.mark.parametrize(("kind", "outputs", "label_shape"), [("binary", 1, ()), ("multilabel", 3, (3,))])
+def test_auroc_of_a_ddp_rank_without_samples_gathers_typed_empty_lists(
+    kind: str, outputs: int, label_shape: tuple[int, ...]
+) -> None:
+    """torchmetrics would gather an empty 1-D float for the integer labels: gloo aborts (seen on 2 ranks)."""
+    auroc = TaskSpec("t", kind, outputs).make_metrics()["auroc"]
+    gathered: list[tuple[torch.dtype, tuple[int, ...]]] = []
+
+    def gather(tensor: torch.Tensor, group: object = None) -> list[torch.Tensor]:
+        gathered.append((tensor.dtype, tuple(tensor.shape)))
+        return [tensor]
+
+    auroc._sync_dist(dist_sync_fn=gather)
+    assert sorted(gathered, key=str) == sorted(
+        [(torch.float32, (0, *label_shape)), (torch.int64, (0, *label_shape))], key=str
+    )

@@ -1,6 +1,6 @@
 """``binary``: a yes/no label per sample (click, conversion, churn), one logit, binary cross-entropy;
-metrics ``accuracy``, ``f1`` (of the positive class) and ``auroc``, on the probability sigmoid(logit)
-(threshold 0.5). Labels are 0/1 (booleans count)."""
+metrics ``accuracy``, ``f1`` (of the positive class) and ``auroc`` (exact), on the probability
+sigmoid(logit) (threshold 0.5). Labels are 0/1 (booleans count)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import Metric
-from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score
+from torchmetrics.classification import BinaryAccuracy, BinaryF1Score
 
+from mtl_lab.tasks.auroc import BinaryAUROCAnyRank
 from mtl_lab.tasks.base import TASK_KINDS, TaskExample, TaskKind
 
 
@@ -27,7 +28,7 @@ class Binary(TaskKind):
         )
 
     def make_metrics(self) -> dict[str, Metric]:
-        return {"accuracy": BinaryAccuracy(), "f1": BinaryF1Score(), "auroc": BinaryAUROC()}
+        return {"accuracy": BinaryAccuracy(), "f1": BinaryF1Score(), "auroc": BinaryAUROCAnyRank()}
 
     def metric_inputs(self, prediction: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         # probabilities: torchmetrics would take logits that happen to lie in [0, 1] for probabilities

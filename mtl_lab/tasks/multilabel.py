@@ -7,8 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import Metric
-from torchmetrics.classification import MultilabelAUROC, MultilabelF1Score
+from torchmetrics.classification import MultilabelF1Score
 
+from mtl_lab.tasks.auroc import MultilabelAUROCAnyRank
 from mtl_lab.tasks.base import TASK_KINDS, TaskExample, TaskKind
 
 
@@ -24,7 +25,7 @@ class Multilabel(TaskKind):
     def make_metrics(self) -> dict[str, Metric]:
         return {
             "macro_f1": MultilabelF1Score(self.num_outputs, average="macro"),
-            "auroc": MultilabelAUROC(self.num_outputs, average="macro"),
+            "auroc": MultilabelAUROCAnyRank(self.num_outputs, average="macro"),
         }
 
     def metric_inputs(self, prediction: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
