@@ -21,6 +21,10 @@ sum_k alpha_k g_hat_k. The module provides norms, not vectors, so the EMA is kep
 (n_hat_k, an EMA of ||g_k|| rather than ||EMA of g_k||) and alpha scales the current step's gradients.
 Losses and norms are the rank-averaged ones, so every DDP rank uses the same coefficients; a step whose
 norms are not finite (overflow under mixed precision) leaves the EMA unchanged.
+
+Missing labels: only the present tasks' EMA entries move (``steps`` [K] counts each task's updates,
+for its beta_t); alpha_k = max_{i present} n_hat_i / n_hat_k scales the present tasks as if the missing
+ones did not exist, and a missing task keeps its previous coefficient (nothing divides by its zero loss).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from torch import Tensor
 from mtl_lab.errors import ConfigError
 from mtl_lab.tasks import TaskSpec
 from mtl_lab.weighting.base import WEIGHTINGS, GradientStats, Weighting, WeightingOutput
+from mtl_lab.weighting.per_task_state import upgrade_scalar_counters
 
 EPS = 1e-8
 
@@ -56,20 +61,24 @@ class DBMTLWeighting(Weighting):
         self.beta = float(beta)
         self.beta_sigma = float(beta_sigma)
         self.register_buffer("norm_ema", torch.zeros(self.num_tasks))
-        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+        self.register_buffer("steps", torch.zeros(self.num_tasks, dtype=torch.long))
         self.register_buffer("weights", torch.ones(self.num_tasks))
+        upgrade_scalar_counters(self, ["steps"])
 
     @torch.no_grad()
     def forward(self, losses: Tensor, stats: GradientStats) -> WeightingOutput:
         assert stats.global_losses is not None and stats.grad_norms is not None
+        present = stats.present(self.num_tasks).to(self.norm_ema.device)
         shifted = stats.global_losses.detach().float() + EPS
         log_norms = stats.grad_norms.detach().float() / shifted
-        if bool(torch.isfinite(log_norms).all()):
-            self.steps += 1
-            beta = self.beta / float(self.steps) ** self.beta_sigma
-            self.norm_ema.copy_(log_norms + beta * (self.norm_ema - log_norms))
-        alpha = self.norm_ema.max() / (self.norm_ema + EPS)
-        self.weights.copy_(alpha / shifted)
+        if bool(torch.isfinite(torch.where(present, log_norms, 0.0)).all()):
+            self.steps += present.long()
+            beta = self.beta / self.steps.clamp_min(1).double() ** self.beta_sigma
+            average = log_norms + beta.float() * (self.norm_ema - log_norms)
+            self.norm_ema.copy_(torch.where(present, average, self.norm_ema))
+        largest = torch.where(present, self.norm_ema, float("-inf")).max()
+        alpha = largest / (self.norm_ema + EPS)
+        self.weights.copy_(self.keep_missing(alpha / shifted, self.weights, present))
         return WeightingOutput(coefficients=self.weights.clone(), extra=self.zero_extra(losses))
 
     def current_coefficients(self) -> Tensor:

@@ -27,6 +27,13 @@ Deviations from the official implementation, both to keep one forward and one ba
 The logits and their Adam moments are buffers updated here (not by the model's optimizer, which may
 not be Adam), so they are saved in checkpoints and restored with the model. A step whose losses are
 not finite leaves them unchanged.
+
+Missing labels: the coefficients are those of the objective over the present tasks P,
+c_k = (z_k / D_k) / sum_{i in P} z_i / D_i (they sum to one over P); a missing task keeps its previous
+coefficient. The previous log-losses are kept per task (``previous_log_losses``, ``has_previous`` [K]),
+and the logit update runs over S, the tasks present now and at their previous recorded step: the softmax
+and its Jacobian over S only, delta_S from each task's own previous log-loss, and one Adam step on
+xi_S only (the Adam moments and step counts ``adam_steps`` [K] are per task, those outside S untouched).
 """
 
 from __future__ import annotations
@@ -40,14 +47,19 @@ from torch import Tensor
 from mtl_lab.errors import ConfigError, unknown_choice
 from mtl_lab.tasks import TaskSpec
 from mtl_lab.weighting.base import WEIGHTINGS, GradientStats, Weighting, WeightingOutput
+from mtl_lab.weighting.per_task_state import upgrade_scalar_counters
 
 EPS = 1e-8
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 
 
-def softmax_vjp(logits: Tensor, vector: Tensor) -> Tensor:
-    """J_z(xi)^T v for z = softmax(xi): z * (v - <z, v>)."""
+def softmax_vjp(logits: Tensor, vector: Tensor, subset: Tensor | None = None) -> Tensor:
+    """J_z(xi)^T v for z = softmax(xi): z * (v - <z, v>); with ``subset`` (bool [K]) the softmax over the
+    subset's entries only (0 outside it)."""
+    if subset is not None:
+        logits = torch.where(subset, logits, float("-inf"))
+        vector = torch.where(subset, vector, 0.0)
     z = torch.softmax(logits, dim=0)
     return z * (vector - (z * vector).sum())
 
@@ -82,34 +94,44 @@ class FAMOWeighting(Weighting):
         self.register_buffer("logits", torch.zeros(self.num_tasks))
         self.register_buffer("adam_exp_avg", torch.zeros(self.num_tasks))
         self.register_buffer("adam_exp_avg_sq", torch.zeros(self.num_tasks))
-        self.register_buffer("adam_steps", torch.zeros((), dtype=torch.long))
+        self.register_buffer("adam_steps", torch.zeros(self.num_tasks, dtype=torch.long))
         self.register_buffer("previous_log_losses", torch.zeros(self.num_tasks))
-        self.register_buffer("has_previous", torch.zeros((), dtype=torch.bool))
+        self.register_buffer("has_previous", torch.zeros(self.num_tasks, dtype=torch.bool))
         self.register_buffer("weights", torch.full((self.num_tasks,), 1.0 / self.num_tasks))
+        upgrade_scalar_counters(self, ["adam_steps", "has_previous"])
 
-    def _adam_step(self, gradient: Tensor) -> None:
-        """One step of ``torch.optim.Adam`` (L2 weight decay added to the gradient) on the logits."""
+    def _adam_step(self, gradient: Tensor, subset: Tensor) -> None:
+        """One step of ``torch.optim.Adam`` (L2 weight decay added to the gradient) on the logits of
+        ``subset`` (bool [K]), each with its own moments and step count."""
         beta1, beta2 = ADAM_BETAS
         gradient = gradient + self.weight_decay * self.logits
-        self.adam_steps += 1
-        step = int(self.adam_steps)
-        self.adam_exp_avg.mul_(beta1).add_(gradient, alpha=1 - beta1)
-        self.adam_exp_avg_sq.mul_(beta2).addcmul_(gradient, gradient, value=1 - beta2)
-        denominator = (self.adam_exp_avg_sq / (1 - beta2**step)).sqrt() + ADAM_EPS
-        self.logits.sub_(self.lr / (1 - beta1**step) * self.adam_exp_avg / denominator)
+        self.adam_steps += subset.long()
+        steps = self.adam_steps.clamp_min(1).double()
+        exp_avg = self.adam_exp_avg * beta1 + gradient * (1 - beta1)
+        exp_avg_sq = self.adam_exp_avg_sq * beta2 + gradient * gradient * (1 - beta2)
+        correction1 = (1 - beta1**steps).float()
+        correction2 = (1 - beta2**steps).float()
+        denominator = (exp_avg_sq / correction2).sqrt() + ADAM_EPS
+        logits = self.logits - self.lr / correction1 * exp_avg / denominator
+        self.adam_exp_avg.copy_(torch.where(subset, exp_avg, self.adam_exp_avg))
+        self.adam_exp_avg_sq.copy_(torch.where(subset, exp_avg_sq, self.adam_exp_avg_sq))
+        self.logits.copy_(torch.where(subset, logits, self.logits))
 
     @torch.no_grad()
     def forward(self, losses: Tensor, stats: GradientStats) -> WeightingOutput:
         assert stats.global_losses is not None
+        present = stats.present(self.num_tasks).to(self.logits.device)
         shifted = (stats.global_losses.detach().float() - self.min_losses).clamp_min(0) + EPS
         log_losses = shifted.log()
-        if bool(torch.isfinite(log_losses).all()):
-            if bool(self.has_previous):
-                self._adam_step(softmax_vjp(self.logits, self.previous_log_losses - log_losses))
-            self.previous_log_losses.copy_(log_losses)
-            self.has_previous.fill_(True)
-        z = torch.softmax(self.logits, dim=0)
-        self.weights.copy_((z / shifted) / (z / shifted).sum())
+        if bool(torch.isfinite(torch.where(present, log_losses, 0.0)).all()):
+            update = present & self.has_previous
+            if bool(update.any()):
+                delta = self.previous_log_losses - log_losses
+                self._adam_step(softmax_vjp(self.logits, delta, update), update)
+            self.previous_log_losses.copy_(torch.where(present, log_losses, self.previous_log_losses))
+            self.has_previous |= present
+        ratios = torch.where(present, torch.softmax(self.logits, dim=0) / shifted, 0.0)
+        self.weights.copy_(self.keep_missing(ratios / ratios.sum(), self.weights, present))
         return WeightingOutput(coefficients=self.weights.clone(), extra=self.zero_extra(losses))
 
     def current_coefficients(self) -> Tensor:

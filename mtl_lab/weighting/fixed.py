@@ -1,4 +1,7 @@
-"""Fixed weighting: total = sum_t w_t L_t with constant w_t from YAML (default 1 for every task)."""
+"""Fixed weighting: total = sum_t w_t L_t with constant w_t from YAML (default 1 for every task).
+
+No state: a task without labels in a step keeps its (constant) coefficient, which multiplies its zero loss.
+"""
 
 from __future__ import annotations
 

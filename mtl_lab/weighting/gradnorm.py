@@ -20,6 +20,14 @@ training steps (N = 1, the paper's choice, takes the very first batch's loss), `
 Under DDP, g_t and L_t are averaged over ranks before use, so every rank computes the same L_grad and
 keeps identical weights; under mixed precision g_t is measured on the unscaled loss, and a step whose
 g_t overflowed leaves w unchanged.
+
+Missing labels (per-task counts, global over ranks): L_t(0) averages the first ``initial_loss_steps``
+steps in which task t is present (``initial_count`` is per task); G_bar, the mean of the loss ratios and
+L_grad run over the present tasks only, so a missing task's w_t gets no gradient; its value is
+remembered in ``forward`` and restored after the optimizer step (whose momentum would move it,
+:class:`~mtl_lab.weighting.per_task_state.HeldEntries`), and the renormalisation rescales the present
+weights only, to K minus the missing ones: sum_t w_t = K still holds and w_t is unchanged. Refused with
+one-task-per-step data (``needs_all_tasks``).
 """
 
 from __future__ import annotations
@@ -33,14 +41,17 @@ from torch import Tensor, nn
 from mtl_lab.errors import ConfigError
 from mtl_lab.tasks import TaskSpec
 from mtl_lab.weighting.base import WEIGHTINGS, GradientStats, Weighting, WeightingOutput
+from mtl_lab.weighting.per_task_state import HeldEntries, upgrade_scalar_counters
 
 MIN_WEIGHT = 1e-6
+TINY = torch.finfo(torch.float32).tiny
 
 
 @WEIGHTINGS.register("gradnorm")
 class GradNormWeighting(Weighting):
     requires = frozenset({"global_losses", "grad_norms"})
     normalization = "sum_to_num_tasks"
+    needs_all_tasks = True
 
     def __init__(
         self,
@@ -58,26 +69,34 @@ class GradNormWeighting(Weighting):
         self.initial_loss_steps = int(initial_loss_steps)
         self.weights = nn.Parameter(torch.ones(self.num_tasks))
         self.register_buffer("initial_losses", torch.zeros(self.num_tasks))
-        self.register_buffer("initial_count", torch.zeros((), dtype=torch.long))
+        self.register_buffer("initial_count", torch.zeros(self.num_tasks, dtype=torch.long))
+        upgrade_scalar_counters(self, ["initial_count"])
+        self.held = HeldEntries()
 
-    def _update_initial_losses(self, global_losses: Tensor) -> None:
-        if int(self.initial_count) < self.initial_loss_steps:
-            n = self.initial_count + 1
-            self.initial_losses += (global_losses - self.initial_losses) / n
-            self.initial_count.copy_(n)
+    @torch.no_grad()
+    def _update_initial_losses(self, global_losses: Tensor, present: Tensor) -> None:
+        update = present & (self.initial_count < self.initial_loss_steps)
+        n = self.initial_count + update.long()
+        average = self.initial_losses + (global_losses - self.initial_losses) / n.clamp_min(1)
+        self.initial_losses.copy_(torch.where(update, average, self.initial_losses))
+        self.initial_count.copy_(n)
 
     def forward(self, losses: Tensor, stats: GradientStats) -> WeightingOutput:
         assert stats.global_losses is not None and stats.grad_norms is not None
+        present = stats.present(self.num_tasks).to(self.weights.device)
+        self.held.remember(self.weights, present)
         global_losses = stats.global_losses.float()
-        self._update_initial_losses(global_losses)
-        loss_ratios = global_losses / self.initial_losses.clamp_min(torch.finfo(torch.float32).tiny)
-        inverse_rates = loss_ratios / loss_ratios.mean()
-        norms = stats.grad_norms.float()
+        self._update_initial_losses(global_losses, present)
+        n_present = present.sum().clamp_min(1)
+        loss_ratios = torch.where(present, global_losses / self.initial_losses.clamp_min(TINY), 0.0)
+        inverse_rates = loss_ratios / (loss_ratios.sum() / n_present).clamp_min(TINY)
+        norms = torch.where(present, stats.grad_norms.float(), 0.0)
         finite = torch.isfinite(norms).all()
         norms = torch.where(finite, norms, torch.zeros_like(norms))
         weighted_norms = self.weights * norms
-        target = (weighted_norms.mean() * inverse_rates.pow(self.alpha)).detach()
-        grad_loss = (weighted_norms - target).abs().sum()
+        mean_norm = (weighted_norms * present).sum() / n_present
+        target = (mean_norm * inverse_rates.pow(self.alpha)).detach()
+        grad_loss = ((weighted_norms - target).abs() * present).sum()
         extra = torch.where(finite, grad_loss, torch.zeros_like(grad_loss))
         return WeightingOutput(coefficients=self.weights.detach().clone(), extra=extra)
 
@@ -91,5 +110,11 @@ class GradNormWeighting(Weighting):
 
     @torch.no_grad()
     def on_after_optimizer_step(self) -> None:
-        self.weights.clamp_(min=MIN_WEIGHT)
-        self.weights.mul_(self.num_tasks / self.weights.sum())
+        """Missing tasks' weights back to their values before the step; the present ones clamped positive
+        and rescaled so that all weights sum to K."""
+        missing = self.held.restore(self.weights)
+        present = torch.ones_like(self.weights, dtype=torch.bool) if missing is None else ~missing
+        weights = torch.where(present, self.weights.clamp(min=MIN_WEIGHT), self.weights)
+        target = (self.num_tasks - (weights * ~present).sum()).clamp_min(MIN_WEIGHT * present.sum())
+        scale = target / (weights * present).sum().clamp_min(TINY)
+        self.weights.copy_(torch.where(present, weights * scale, weights))

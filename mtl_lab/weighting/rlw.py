@@ -12,6 +12,10 @@ The draws come from a dedicated CPU ``torch.Generator`` seeded, at step n, with 
 (``seed``, n), never from the global RNG: every DDP rank draws the same weights, any device gives the
 same numbers, and the step counter n is a buffer, so a run restored from a checkpoint continues the
 same sequence. ``seed`` defaults to the run's seed (``seed: ${seed}`` in the YAML).
+
+Missing labels: z is drawn for all K tasks as usual (the step still advances, so the sequence does not
+depend on which labels are missing) and the present tasks P get softmax(z_P), as if the others did not
+exist; a missing task keeps its previous coefficient. A step without any labelled task draws nothing.
 """
 
 from __future__ import annotations
@@ -39,10 +43,14 @@ def step_seed(seed: int, step: int) -> int:
     return _splitmix64(_splitmix64(seed & _MASK64) ^ (step & _MASK64))
 
 
-def random_weights(seed: int, step: int, num_tasks: int) -> Tensor:
-    """softmax(z), z ~ N(0, I) drawn from a generator seeded with :func:`step_seed`; float32 on the CPU."""
+def random_weights(seed: int, step: int, num_tasks: int, present: Tensor | None = None) -> Tensor:
+    """softmax(z), z ~ N(0, I) drawn from a generator seeded with :func:`step_seed`; float32 on the CPU.
+    With ``present`` (bool [K]): the softmax over the present entries of z (0 elsewhere)."""
     generator = torch.Generator().manual_seed(step_seed(seed, step))
-    return torch.softmax(torch.randn(num_tasks, generator=generator), dim=0)
+    z = torch.randn(num_tasks, generator=generator)
+    if present is not None:
+        z = torch.where(present.cpu(), z, float("-inf"))
+    return torch.softmax(z, dim=0)
 
 
 @WEIGHTINGS.register("rlw")
@@ -57,8 +65,11 @@ class RandomLossWeighting(Weighting):
         self.register_buffer("weights", torch.full((self.num_tasks,), 1.0 / self.num_tasks))
 
     def forward(self, losses: Tensor, stats: GradientStats) -> WeightingOutput:
-        self.weights.copy_(random_weights(self.seed, int(self.steps), self.num_tasks))
-        self.steps += 1
+        present = stats.present(self.num_tasks).cpu()
+        if bool(present.any()):
+            drawn = random_weights(self.seed, int(self.steps), self.num_tasks, present)
+            self.weights.copy_(self.keep_missing(drawn.to(self.weights), self.weights, present))
+            self.steps += 1
         return WeightingOutput(coefficients=self.weights.clone(), extra=self.zero_extra(losses))
 
     def current_coefficients(self) -> Tensor:

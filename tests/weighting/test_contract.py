@@ -6,12 +6,14 @@ import io
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from conftest import FAST, SMALL_CNN, compose_config, run_cli
 
-from mtl_lab.experiment import run_experiment
+from mtl_lab.errors import ConfigError
+from mtl_lab.experiment import check_tasks_per_step, run_experiment
 from mtl_lab.tasks import TaskSpec
 from mtl_lab.weighting import WEIGHTINGS, GradientStats, TorchJDWeighting, Weighting
 
@@ -121,7 +123,8 @@ def test_relabelling_the_tasks_permutes_the_coefficients(name: str) -> None:
 def test_every_weighting_gets_identical_coefficients_on_both_ranks_of_a_ddp_run(tmp_path: Path) -> None:
     """One 2-process CPU DDP run (nash_mtl trains, its state checked by RankConsistencyCheck); a callback
     feeds every registered weighting the module's rank-reduced statistics at every step and all-gathers
-    their coefficients (tests/weighting/test_gramian.py adds a real gradvac run in bf16)."""
+    their coefficients (tests/weighting/test_gramian.py adds a real gradvac run in bf16). Task ``sum`` is
+    labelled on rank 0 only: its count is global, so both ranks see it present and agree."""
     run_dir = tmp_path / "run"
     args = [
         *FAST,
@@ -131,10 +134,15 @@ def test_every_weighting_gets_identical_coefficients_on_both_ranks_of_a_ddp_run(
         "test=false",
         "+callbacks.rank_check._target_=plugins.RankConsistencyCheck",
         "+callbacks.all_weightings._target_=plugins.AllWeightingsRankCheck",
+        "+callbacks.labels._target_=plugins.LabelsOnRankZeroOnly",
+        "+callbacks.labels.task=sum",
         f"hydra.run.dir={run_dir}",
     ]
     result = run_cli(args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    labels = json.loads((run_dir / "rank_labels.json").read_text())
+    assert labels["local"] == [[64.0, 0.0]] * 4, "rank 1 has no label of the task"
+    assert labels["seen"] == [[64.0, 64.0]] * 4, "both ranks see the global count"
     report = json.loads((run_dir / "all_weightings_rank_check.json").read_text())
     assert report["world_size"] == 2 and report["checks"] == 4  # 256 samples / (64 x 2 ranks) x 2 epochs
     assert sorted(report["max_diff"]) == WEIGHTINGS.names()
@@ -144,6 +152,17 @@ def test_every_weighting_gets_identical_coefficients_on_both_ranks_of_a_ddp_run(
     trained = json.loads((run_dir / "rank_check.json").read_text())
     assert trained["max_weighting_diff"] == 0.0 and trained["max_param_diff"] == 0.0
     assert trained["coefficients"][-1] != trained["coefficients"][0], "nash_mtl's coefficients moved"
+
+
+def test_strategies_balancing_every_task_in_every_step_are_refused_with_one_task_per_step() -> None:
+    balancing = {n for n in WEIGHTINGS.names() if WEIGHTINGS.resolve(n).needs_all_tasks}
+    assert balancing == {"gradnorm", *TORCHJD_BACKED}
+    one_task = SimpleNamespace(one_task_per_step=True)
+    with pytest.raises(
+        ConfigError, match=r"^weighting=mgda: needs every task in every step, but data.mode=sample"
+    ):
+        check_tasks_per_step(WEIGHTINGS.build({"name": "mgda"}, tasks=TASKS), one_task, "mgda")  # type: ignore[arg-type]
+    check_tasks_per_step(WEIGHTINGS.build({"name": "famo"}, tasks=TASKS), one_task, "famo")  # type: ignore[arg-type]
 
 
 TORCHJD_BACKED = [n for n in WEIGHTINGS.names() if issubclass(WEIGHTINGS.resolve(n), TorchJDWeighting)]

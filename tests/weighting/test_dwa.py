@@ -98,7 +98,40 @@ def test_training_run_moves_the_weights_from_the_third_epoch(make_config: Callab
         "state_dict"
     ]
     epoch_losses = state["weighting.epoch_losses"]
-    assert int(state["weighting.completed_epochs"]) == 3
+    assert state["weighting.completed_epochs"].tolist() == [3, 3, 3]
     expected = dwa_by_hand((epoch_losses[0] / epoch_losses[1]).tolist(), 2.0)
     assert list(summary.weights.values()) == pytest.approx(expected, rel=1e-5)
     assert list(summary.weights.values()) != [1.0, 1.0, 1.0]
+
+
+def missing_step(weighting: DWAWeighting, global_losses: list[float], present: list[bool]) -> torch.Tensor:
+    losses = torch.tensor(global_losses)
+    counts = torch.tensor([16.0 if p else 0.0 for p in present])
+    return weighting(losses, GradientStats(counts=counts, global_losses=losses)).coefficients
+
+
+def test_epoch_averages_are_over_the_steps_where_each_task_is_present() -> None:
+    weighting = DWAWeighting(TASKS)
+    missing_step(weighting, [2.0, 0.0, 1.0], [True, False, True])
+    missing_step(weighting, [4.0, 6.0, 3.0], [True, True, True])
+    assert weighting.epoch_steps.tolist() == [2, 1, 2]
+    weighting.on_train_epoch_end()
+    assert weighting.epoch_losses[0].tolist() == [3.0, 6.0, 2.0]  # b: 6 / 1, not (0 + 6) / 2
+
+
+def test_a_task_absent_for_a_whole_epoch_keeps_its_averages_and_weight_and_the_sum_stays_k() -> None:
+    weighting = DWAWeighting(TASKS)
+    for losses in ([3.0, 4.0, 2.0], [1.5, 4.0, 2.0]):
+        step(weighting, losses)
+        weighting.on_train_epoch_end()
+    weights, averages = weighting.weights.clone(), weighting.epoch_losses.clone()
+    assert not torch.equal(weights, torch.ones(3))
+    missing_step(weighting, [0.75, 0.0, 2.0], [True, False, True])  # b has no label in epoch 2
+    weighting.on_train_epoch_end()
+    assert torch.equal(weighting.epoch_losses[:, 1], averages[:, 1])
+    assert weighting.completed_epochs.tolist() == [3, 2, 3]
+    assert float(weighting.weights[1]) == float(weights[1])
+    share = 3.0 - float(weights[1])
+    expected = [share * w / 2 for w in dwa_by_hand([0.5, 1.0], 2.0)]  # a: 0.75 / 1.5, c: 2 / 2
+    assert weighting.weights[[0, 2]].tolist() == pytest.approx(expected, rel=1e-6)
+    assert float(weighting.weights.sum()) == pytest.approx(3.0)

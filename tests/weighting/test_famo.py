@@ -59,7 +59,7 @@ def test_coefficients_and_logits_follow_the_papers_algorithm_step_by_step() -> N
         assert torch.allclose(step(ours, losses[t]), paper.coefficients(losses[t]), rtol=1e-5, atol=1e-7)
         assert torch.allclose(ours.logits, paper.w.detach(), atol=1e-6)
     assert ours.logits.abs().min() > 0.01, "the logits moved"
-    assert int(ours.adam_steps) == len(losses) - 1
+    assert ours.adam_steps.tolist() == [len(losses) - 1] * 3
 
 
 def test_coefficients_are_softmax_weights_over_the_losses_normalised_to_one() -> None:
@@ -109,3 +109,25 @@ def test_training_run_moves_the_logits(make_config: Callable[..., DictConfig]) -
     assert sum(summary.weights.values()) == pytest.approx(1.0, rel=1e-5)
     logits = [summary.metrics[f"train/famo_logit/{t}"] for t in ("left", "right", "sum")]
     assert all(logit != 0.0 for logit in logits)
+
+
+def test_a_task_missing_in_a_step_is_updated_later_from_its_own_previous_log_loss() -> None:
+    weighting = FAMOWeighting(TASKS)
+    counts = {True: 8.0, False: 0.0}
+    outputs = []
+    for losses, present in (([1.0, 2.0, 3.0], [True] * 3), ([0.5, 0.0, 3.0], [True, False, True])):
+        values = torch.tensor(losses)
+        stats = GradientStats(counts=torch.tensor([counts[p] for p in present]), global_losses=values)
+        outputs.append(weighting(values, stats))
+    first, out = outputs
+    assert float(first.coefficients[1]) == pytest.approx(0.5 / (1 + 0.5 + 1 / 3), rel=1e-6)
+    assert float(out.coefficients[1]) == float(first.coefficients[1])  # kept
+    assert float(out.coefficients[[0, 2]].sum()) == pytest.approx(1.0)  # normalised over the present
+    assert weighting.adam_steps.tolist() == [1, 0, 1] and weighting.has_previous.tolist() == [True] * 3
+    assert float(weighting.previous_log_losses[1]) == pytest.approx(math.log(2.0))
+    assert float(weighting.logits[1]) == 0.0 and float(weighting.adam_exp_avg[1]) == 0.0
+    step(weighting, [0.5, 2.0, 3.0])  # b is back: delta_b = log 2 - log 2 = 0 against its own history
+    assert weighting.adam_steps.tolist() == [2, 1, 2]
+    # every delta is 0 and xi_b = 0: b's first Adam step has a zero gradient (a delta from the zero loss of
+    # the step it missed would be log 2 - log 1e-8 and move it)
+    assert float(weighting.logits[1]) == 0.0 and float(weighting.logits[0]) != 0.0

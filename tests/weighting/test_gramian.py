@@ -22,7 +22,7 @@ from mtl_lab.errors import ConfigError
 from mtl_lab.experiment import build_experiment, run_experiment
 from mtl_lab.tasks import TaskSpec
 from mtl_lab.weighting import WEIGHTINGS, GradientStats, TorchJDWeighting
-from mtl_lab.weighting.gramian import NashSolverError
+from mtl_lab.weighting.nash_mtl import NashSolverError
 
 TASKS = {t: TaskSpec(t, "regression", 1) for t in ("a", "b", "c")}
 

@@ -76,3 +76,15 @@ def test_training_run_draws_new_weights_each_step_from_the_run_seed(
 def test_unseeded_run_needs_an_explicit_seed(make_config: Callable[..., DictConfig]) -> None:
     with pytest.raises(ConfigError, match=r"^weighting.rlw.seed: expected int, got None"):
         build_experiment(make_config("weighting=rlw", "seed=null"))
+
+
+def test_present_tasks_get_the_softmax_of_their_draws_and_a_missing_task_keeps_its_weight() -> None:
+    weighting = RandomLossWeighting(TASKS, seed=7)
+    first = weighting(LOSSES, GradientStats(counts=torch.tensor([4.0, 4.0, 4.0]))).coefficients
+    second = weighting(LOSSES, GradientStats(counts=torch.tensor([4.0, 0.0, 4.0]))).coefficients
+    z = torch.randn(3, generator=torch.Generator().manual_seed(step_seed(7, 1)))
+    assert float(second[1]) == float(first[1])
+    assert second[[0, 2]].tolist() == pytest.approx(torch.softmax(z[[0, 2]], 0).tolist(), rel=1e-6)
+    assert int(weighting.steps) == 2  # the sequence does not depend on which labels are missing
+    weighting(LOSSES, GradientStats(counts=torch.zeros(3)))
+    assert int(weighting.steps) == 2 and torch.equal(weighting.weights, second)

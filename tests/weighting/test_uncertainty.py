@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mtl_lab.tasks import TaskSpec
@@ -53,3 +54,26 @@ def test_training_moves_log_variance_towards_log_of_the_loss() -> None:
         ((out.coefficients * losses).sum() + out.extra).backward()
         optimizer.step()
     assert torch.allclose(weighting.log_vars.detach(), torch.log(torch.tensor([4.0, 8.0])), atol=1e-3)
+
+
+def test_a_missing_task_has_no_term_and_its_log_variance_survives_the_optimizer_step() -> None:
+    weighting = UncertaintyWeighting(TASKS, init_log_var=0.3)
+    optimizer = torch.optim.Adam(weighting.parameters(), lr=0.1)
+    losses = torch.tensor([1.2, 7.0])
+    out = weighting(losses, GradientStats(counts=torch.tensor([5.0, 5.0])))
+    ((out.coefficients * losses).sum() + out.extra).backward()
+    optimizer.step()  # momentum for both log-variances
+    weighting.on_after_optimizer_step()
+    before = weighting.log_vars.detach().clone()
+    optimizer.zero_grad()
+    losses = torch.tensor([1.2, 0.0])
+    out = weighting(losses, GradientStats(counts=torch.tensor([5.0, 0.0])))
+    assert float(out.extra) == pytest.approx(0.5 * float(before[0]))  # no 0.5 s term for the missing task
+    ((out.coefficients * losses).sum() + out.extra).backward()
+    assert float(weighting.log_vars.grad[1]) == 0.0
+    optimizer.step()
+    assert float(weighting.log_vars[1]) != float(before[1]), "Adam's momentum moved it"
+    weighting.on_after_optimizer_step()
+    assert float(weighting.log_vars[1]) == float(before[1]) and float(weighting.log_vars[0]) != float(
+        before[0]
+    )
