@@ -16,6 +16,7 @@ from pytorch_lightning.strategies import DDPStrategy
 
 from mtl_lab.callbacks import TaskAffinity
 from mtl_lab.config import config_dir
+from mtl_lab.data.table import TableDataModule
 from mtl_lab.experiment import build_experiment
 from mtl_lab.loggers import WandbRunLogger
 from mtl_lab.module import MultiTaskModule
@@ -29,7 +30,41 @@ EXTRA = {
     "encoder/mlp": [],
     "data/gradnorm_toy": ["encoder=mlp", "data.train_size=64", "data.val_size=16", "data.test_size=16"],
     "experiment/gradnorm_toy": ["data.train_size=64", "data.val_size=16", "data.test_size=16"],
+    "data/iris": ["encoder=mlp"],
+    "data/per_task": [
+        "encoder=mlp",
+        "+data.sources.species={name: iris, parts: 2, part: 0, use_tasks: [species]}",
+        "+data.sources.petal_width={name: iris, parts: 2, part: 1, use_tasks: [petal_width]}",
+    ],
+    "experiment/iris_two_tasks": [],
+    "data/table_demo": ["data.rows=300", "encoder=tabular"],
+    "experiment/table_demo": ["data.rows=300"],
+    "encoder/tabular": ["data=table_demo", "data.rows=300"],
 }
+#: configs of other data than MultiDigits: built without the MultiDigits sizes of the FAST preset
+OWN_DATA = {
+    "data/iris",
+    "data/per_task",
+    "data/table",
+    "data/table_demo",
+    "experiment/iris_two_tasks",
+    "experiment/table_demo",
+    "encoder/tabular",
+}
+
+
+def table_overrides(workdir: Path) -> list[str]:
+    """data=table on the table datamodule's own example file."""
+    example = TableDataModule.example(workdir)
+    return [
+        f"data.path={example['path']}",
+        "data.features={numeric: [x1, x2], categorical: [colour]}",
+        "data.tasks={flag: {kind: binary}, kind: {kind: classification}, amount: {kind: regression}}",
+        "data.split_column=split",
+        "encoder=tabular",
+    ]
+
+
 # hydra/ (incl. hydra/launcher/) and paths/ hold run-level settings, checked below, in test_sweeps.py
 # and used by every CLI test
 CONFIG_FILES = sorted(
@@ -67,14 +102,16 @@ def test_config_files_are_all_covered() -> None:
 
 @pytest.mark.parametrize("config_file", CONFIG_FILES)
 def test_every_config_file_composes_and_builds(
-    config_file: str, make_config: Callable[..., DictConfig]
+    config_file: str, make_config: Callable[..., DictConfig], tmp_path: Path
 ) -> None:
     group, option = config_file.split("/")
     overrides = [f"{group}={option}", *EXTRA.get(config_file, [])]
+    if config_file == "data/table":
+        overrides += table_overrides(tmp_path)
     if config_file in NEEDS_CPU_OVERRIDE:
         overrides += ["trainer.accelerator=cpu", "trainer.devices=1"]
     # the fast preset removes callbacks.rich_progress_bar, which callbacks/none does not have
-    cfg = make_config(*overrides, fast=group != "callbacks")
+    cfg = make_config(*overrides, fast=group != "callbacks" and config_file not in OWN_DATA)
     experiment = build_experiment(cfg)
     assert isinstance(experiment.module, MultiTaskModule)
     assert isinstance(experiment.trainer, pl.Trainer)
