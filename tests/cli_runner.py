@@ -5,8 +5,9 @@ Importing torch + Lightning + Hydra takes about 10 s of CPU on a small machine, 
 it on every run. :func:`run_python` forks each run from a multiprocessing *forkserver* that imported the
 entry point once (``preload``): the child gets its own working directory, environment, stdin from
 /dev/null, stdout/stderr into files, ``sys.argv``, and runs the module (or script) as ``__main__`` with
-``runpy`` (what ``python -m`` / ``python script.py`` do), then runs the interpreter's exit handlers (W&B finishes its runs in
-one) and exits with the status Python would. Processes the run starts (DDP ranks, launcher workers) are
+``runpy`` (what ``python -m`` / ``python script.py`` do), then shuts down as the interpreter does (threads and
+their exit hooks, then the atexit handlers: W&B finishes its runs there) and exits with the status
+Python would. Processes the run starts (DDP ranks, launcher workers) are
 real new interpreters. The result is a :class:`subprocess.CompletedProcess` as ``subprocess.run`` gives.
 """
 
@@ -21,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -67,6 +69,9 @@ def _child(target: str, args: Sequence[str], cwd: str, env: Mapping[str, str], o
     except BaseException:
         traceback.print_exc()
         status = 1
+    # the interpreter's own shutdown order: threads and their exit hooks (loky stops its workers in one),
+    # then the atexit handlers (W&B finishes its runs, multiprocessing joins its children)
+    threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
