@@ -47,11 +47,13 @@ test: setup
 test-slow: setup
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
-# Framework overhead against a plain PyTorch loop, then every weighting's step time relative to `fixed`.
+# Framework overhead against a bare LightningModule, every weighting's step time relative to `fixed`,
+# and data=table against the same data as in-memory tensors (epoch time; peak memory of a 1M-row table).
 # BENCH_ARGS: options both take, e.g. BENCH_ARGS="--rounds 5 --threads 2 --clock wall"
 bench: setup
 	cd benchmarks && $(abspath $(BIN))/python framework_overhead.py $(BENCH_ARGS)
 	cd benchmarks && $(abspath $(BIN))/python weighting_step_time.py $(BENCH_ARGS)
+	cd benchmarks && $(abspath $(BIN))/python table_data.py $(BENCH_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

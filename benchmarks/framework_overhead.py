@@ -15,7 +15,8 @@ Each arm alternates epoch by epoch with the plain loop inside one Trainer.fit: a
 (untimed for the arm) at the start of every epoch of the arm and after its last one; an epoch of the arm
 is timed from one epoch start to the next (epoch-end metric computation and logging included) and
 divided by the mean of the two plain epochs around it, so the machine's drift cancels; the first epoch
-of every round is warm-up. Ratios printed are medians over those epochs. Target: mtl_lab <= 1.05x.
+of every round is warm-up. Ratios printed are medians over those epochs. Target: mtl_lab <= 1.03x the bare
+LightningModule (mtl_lab's own step, logging and hooks; both ratios are to the same plain epochs).
 
     python benchmarks/framework_overhead.py [--rounds 3] [--epochs 4] [--threads 1] [--clock cpu]
         [OVERRIDE ...]   (Hydra overrides for both arms, e.g. trainer.log_every_n_steps=50)
@@ -49,7 +50,7 @@ from mtl_lab.batch import Batch
 from mtl_lab.data import MultiTaskDataModule
 from mtl_lab.experiment import build_datamodule, build_module, build_trainer
 
-TARGET = 1.05
+TARGET = 1.03  # mtl_lab / bare LightningModule
 #: the default MultiDigits training set (8000 samples, 63 steps of 128 per epoch)
 DATA = ["data=multi_digits", "encoder=cnn", "weighting=fixed", "data.val_size=16", "data.test_size=16"]
 
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     arms = {"lightning": Arm(), "mtl_lab": Arm()}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        datamodule = build_datamodule(compose_config([*DATA, *QUIET], out))
+        datamodule = build_datamodule(compose_config([*DATA, *QUIET, *args.overrides], out))
         datamodule.setup("fit")
         for _ in range(args.rounds):
             for name, arm in arms.items():
@@ -225,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = median(arms["mtl_lab"].ratios)
     own = ratio / median(arms["lightning"].ratios)
     print(f"mtl_lab / bare LightningModule: {own:.3f}x (mtl_lab's own step, logging and hooks)")
-    print(f"target mtl_lab <= {TARGET}x plain: {ratio:.3f}x {verdict(ratio, TARGET)}")
+    print(f"target mtl_lab <= {TARGET}x bare LightningModule: {own:.3f}x {verdict(own, TARGET)}")
     return 0
 
 
