@@ -219,3 +219,12 @@ def test_auroc_of_a_ddp_rank_without_samples_gathers_typed_empty_lists(
     assert sorted(gathered, key=str) == sorted(
         [(torch.float32, (0, *label_shape)), (torch.int64, (0, *label_shape))], key=str
     )
+
+
+def test_a_mask_of_another_shape_than_the_labelled_units_is_refused() -> None:
+    spec = TaskSpec("sum", "regression", 1)
+    prediction, target = torch.randn(4, 1), torch.randn(4, 1)
+    with pytest.raises(
+        DataError, match=r"regression task: mask of shape \(4, 1\) for losses of shape \(4,\)"
+    ):
+        spec.loss_terms(prediction, target, torch.ones(4, 1, dtype=torch.bool))

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 from torchmetrics import Metric
 
+from mtl_lab.errors import DataError
 from mtl_lab.registry import Registry
 
 TASK_KINDS: Registry[TaskKind] = Registry("task kind")
@@ -80,9 +81,13 @@ class TaskKind(ABC):
             return per_unit.sum(), torch.tensor(float(per_unit.numel()), device=per_unit.device)
         # what a missing label holds (NaN, a placeholder class) never reaches the loss
         labelled = mask.reshape(*mask.shape, *[1] * (target.dim() - mask.dim()))
-        per_unit = self.element_loss(
-            prediction.float(), torch.where(labelled, target, torch.zeros_like(target))
-        )
+        safe = torch.where(labelled, target, torch.zeros_like(target))
+        per_unit = self.element_loss(prediction.float(), safe)
+        if per_unit.shape != mask.shape:  # a [B, 1] mask against [B] losses would broadcast to [B, B]
+            raise DataError(
+                f"{self.name} task: mask of shape {tuple(mask.shape)} for losses of shape "
+                f"{tuple(per_unit.shape)} (one mask entry per labelled unit: a sample or a token)"
+            )
         return torch.where(mask, per_unit, 0.0).sum(), mask.sum().float()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import compose_config
-from plugins import LabelledTasksRecorder
+from label_plugins import LabelledTasksRecorder
 
 from mtl_lab.batch import Batch
 from mtl_lab.data import PerTaskDataModule
@@ -188,7 +188,7 @@ def test_sample_mode_training_draws_the_sources_of_each_trainer_epoch(tmp_path: 
     overrides = [
         *FAST,
         "data.mode=sample",
-        "+callbacks.tasks._target_=plugins.LabelledTasksRecorder",
+        "+callbacks.tasks._target_=label_plugins.LabelledTasksRecorder",
         "test=false",
     ]
     experiment = build_experiment(compose_config([*overrides, "trainer.max_epochs=3"], tmp_path))

@@ -27,7 +27,7 @@ ARGS = [
     "trainer.enable_model_summary=false",
     "~callbacks.rich_progress_bar",
     "+callbacks.rank_check._target_=plugins.RankConsistencyCheck",
-    "+callbacks.tasks._target_=plugins.LabelledTasksRecorder",
+    "+callbacks.tasks._target_=label_plugins.LabelledTasksRecorder",
 ]
 # 45 training rows per source, 23 per rank (padded), batches of 16: 2 batches per source and rank
 BATCHES_PER_SOURCE = 2

@@ -121,30 +121,38 @@ def test_relabelling_the_tasks_permutes_the_coefficients(name: str) -> None:
 
 
 def test_every_weighting_gets_identical_coefficients_on_both_ranks_of_a_ddp_run(tmp_path: Path) -> None:
-    """One 2-process CPU DDP run (nash_mtl trains, its state checked by RankConsistencyCheck); a callback
-    feeds every registered weighting the module's rank-reduced statistics at every step and all-gathers
-    their coefficients (tests/weighting/test_gramian.py adds a real gradvac run in bf16). Task ``sum`` is
-    labelled on rank 0 only: its count is global, so both ranks see it present and agree."""
+    """One 2-process CPU DDP run on a table with missing labels (experiment=table_demo, 800 rows;
+    nash_mtl trains, its state checked by RankConsistencyCheck); a callback feeds every registered weighting
+    the module's rank-reduced statistics at every step and all-gathers their coefficients
+    (tests/weighting/test_gramian.py adds a real gradvac run in bf16). Task ``churn`` (binary) is labelled on
+    rank 0 only, in training and validation: its count is global, so both ranks see it present and agree,
+    and its metrics (exact AUROC included) are computed by both ranks from rank 0's labels."""
     run_dir = tmp_path / "run"
     args = [
-        *FAST,
-        *SMALL_CNN,
+        "experiment=table_demo",
+        "data.rows=800",  # 640 train rows: 5 steps of 64 per rank
+        "data.batch_size=64",
         "trainer=ddp_cpu",
+        "trainer.max_epochs=1",
+        "trainer.num_sanity_val_steps=0",
+        "trainer.enable_progress_bar=false",
+        "trainer.enable_model_summary=false",
+        "~callbacks.rich_progress_bar",
         "weighting=nash_mtl",
         "test=false",
         "+callbacks.rank_check._target_=plugins.RankConsistencyCheck",
         "+callbacks.all_weightings._target_=plugins.AllWeightingsRankCheck",
-        "+callbacks.labels._target_=plugins.LabelsOnRankZeroOnly",
-        "+callbacks.labels.task=sum",
+        "+callbacks.labels._target_=label_plugins.LabelsOnRankZeroOnly",
+        "+callbacks.labels.task=churn",
         f"hydra.run.dir={run_dir}",
     ]
     result = run_cli(args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     labels = json.loads((run_dir / "rank_labels.json").read_text())
-    assert labels["local"] == [[64.0, 0.0]] * 4, "rank 1 has no label of the task"
-    assert labels["seen"] == [[64.0, 64.0]] * 4, "both ranks see the global count"
+    assert labels["local"] == [[64.0, 0.0]] * 5, "rank 1 has no label of the task"
+    assert labels["seen"] == [[64.0, 64.0]] * 5, "both ranks see the global count"
     report = json.loads((run_dir / "all_weightings_rank_check.json").read_text())
-    assert report["world_size"] == 2 and report["checks"] == 4  # 256 samples / (64 x 2 ranks) x 2 epochs
+    assert report["world_size"] == 2 and report["checks"] == 5
     assert sorted(report["max_diff"]) == WEIGHTINGS.names()
     assert report["max_diff"] == {name: 0.0 for name in WEIGHTINGS.names()}
     for name in WEIGHTINGS.names():
@@ -152,6 +160,9 @@ def test_every_weighting_gets_identical_coefficients_on_both_ranks_of_a_ddp_run(
     trained = json.loads((run_dir / "rank_check.json").read_text())
     assert trained["max_weighting_diff"] == 0.0 and trained["max_param_diff"] == 0.0
     assert trained["coefficients"][-1] != trained["coefficients"][0], "nash_mtl's coefficients moved"
+    metrics = json.loads((run_dir / "summary.json").read_text())["metrics"]
+    for name in ("val/churn/auroc", "val/churn/accuracy", "train/churn/auroc", "val/churn/loss"):
+        assert math.isfinite(metrics[name]), name
 
 
 def test_strategies_balancing_every_task_in_every_step_are_refused_with_one_task_per_step() -> None:
