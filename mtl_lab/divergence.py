@@ -1,11 +1,11 @@
 """Divergence detection without a host sync per step.
 
-Every step records, on the device, whether the objective is finite and, for the first step that is not,
-its step number and losses (``torch.where``: no transfer to the host). :meth:`DivergenceMonitor.check`
-reads the record (one host sync; under DDP one all-reduce of the first bad step, the minimum over ranks)
-and raises :class:`DivergenceError` naming that first bad step (with the losses where this rank saw it).
-The module checks every ``check_divergence_every_n_steps`` steps and at the last step of every epoch,
-before validation and checkpointing, so no checkpoint holds a diverged model.
+Every step the objective and the task losses (detached) are kept in a list, with no tensor operation and
+no transfer to the host. :meth:`DivergenceMonitor.check` stacks the kept values, finds the first step
+whose objective is not finite (one host sync; under DDP one all-reduce of that step, the minimum over
+ranks), raises :class:`DivergenceError` naming it (with the losses where this rank saw it) and otherwise
+forgets them. The module checks every ``check_divergence_every_n_steps`` steps and at the last step of
+every epoch, before validation and checkpointing, so no checkpoint holds a diverged model.
 """
 
 from __future__ import annotations
@@ -23,27 +23,29 @@ NEVER = 2**62  # no non-finite step recorded
 class DivergenceMonitor:
     def __init__(self, task_names: Sequence[str]) -> None:
         self.labels = [*task_names, "objective"]
-        self.first_bad_step: Tensor | None = None
-        self.bad_values: Tensor | None = None
+        self.steps: list[int] = []
+        self.objectives: list[Tensor] = []
+        self.losses: list[Tensor] = []
 
     def record(self, step: int, objective: Tensor, losses: Tensor) -> None:
-        objective = objective.detach().float()
-        if self.first_bad_step is None or self.bad_values is None:
-            self.first_bad_step = torch.full((), -1, dtype=torch.long, device=objective.device)
-            self.bad_values = torch.zeros(len(self.labels), device=objective.device)
-        first = ~torch.isfinite(objective) & (self.first_bad_step < 0)
-        self.first_bad_step = torch.where(first, step, self.first_bad_step)
-        values = torch.cat([losses.detach().float(), objective.reshape(1)])
-        self.bad_values = torch.where(first, values, self.bad_values)
+        self.steps.append(step)
+        self.objectives.append(objective.detach())
+        self.losses.append(losses.detach())
 
     def check(self, reduce_min: Callable[[Tensor], Tensor] | None = None) -> None:
         """Raise if a recorded step diverged, on this rank or (with ``reduce_min`` over ranks) any rank."""
-        if self.first_bad_step is None or self.bad_values is None:
+        if not self.objectives:
             return
-        own = torch.where(self.first_bad_step >= 0, self.first_bad_step, NEVER)
-        first = own if reduce_min is None else reduce_min(own)
-        step = int(first)
-        if step == NEVER:
+        bad = ~torch.isfinite(torch.stack([o.float() for o in self.objectives]))
+        steps = torch.tensor(self.steps, device=bad.device)
+        own = torch.where(bad, steps, NEVER).min()
+        first = int(own if reduce_min is None else reduce_min(own))
+        if first == NEVER:
+            self.steps, self.objectives, self.losses = [], [], []
             return
-        values = dict(zip(self.labels, self.bad_values.tolist(), strict=True)) if int(own) == step else {}
-        raise DivergenceError(step, values)
+        values: dict[str, float] = {}
+        if int(own) == first:
+            index = self.steps.index(first)
+            measured = [*self.losses[index].float().tolist(), float(self.objectives[index])]
+            values = dict(zip(self.labels, measured, strict=True))
+        raise DivergenceError(first, values)
