@@ -12,7 +12,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from mtl_lab.models.encoders.base import make_activation
+from mtl_lab.models.encoders.base import mlp_layers
 from mtl_lab.registry import Registry
 
 HEADS: Registry[nn.Module] = Registry("head")
@@ -47,13 +47,8 @@ class MLPHead(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        for width in hidden_dims:
-            layers += [nn.Linear(in_dim, int(width)), make_activation(activation)]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            in_dim = int(width)
-        layers.append(nn.Linear(in_dim, out_dim))
+        layers, hidden = mlp_layers(in_dim, hidden_dims, activation, dropout)
+        layers.append(nn.Linear(hidden, out_dim))
         self.net = nn.Sequential(*layers)
 
     def forward(self, features: Tensor) -> Tensor:

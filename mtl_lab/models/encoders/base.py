@@ -9,7 +9,7 @@ instance, used by the contract tests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from torch import Tensor, nn
@@ -27,6 +27,19 @@ def make_activation(name: str) -> nn.Module:
     if name not in ACTIVATIONS:
         raise unknown_choice("encoder.activation", name, ACTIVATIONS, "activation")
     return ACTIVATIONS[name]()
+
+
+def mlp_layers(
+    in_dim: int, hidden_dims: Sequence[int], activation: str, dropout: float
+) -> tuple[list[nn.Module], int]:
+    """Linear + activation (+ dropout) per width in ``hidden_dims``; the layers and the output size."""
+    layers: list[nn.Module] = []
+    for width in hidden_dims:
+        layers += [nn.Linear(in_dim, int(width)), make_activation(activation)]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        in_dim = int(width)
+    return layers, in_dim
 
 
 def choose_input(inputs: Mapping[str, InputSpec], name: str | None, encoder: str) -> tuple[str, InputSpec]:

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from mtl_lab.batch import InputSpec
 from mtl_lab.errors import ConfigError
-from mtl_lab.models.encoders.base import ENCODERS, Encoder, choose_input, make_activation
+from mtl_lab.models.encoders.base import ENCODERS, Encoder, choose_input, mlp_layers
 
 
 @ENCODERS.register("mlp")
@@ -30,15 +30,8 @@ class MLPEncoder(Encoder):
             raise ConfigError("encoder.hidden_dims: needs at least one layer width, got []")
         name, spec = choose_input(inputs, input, "mlp")
         self.input_names = (name,)
-        layers: list[nn.Module] = [nn.Flatten()]
-        in_dim = math.prod(spec.shape)
-        for width in hidden_dims:
-            layers += [nn.Linear(in_dim, int(width)), make_activation(activation)]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            in_dim = int(width)
-        self.net = nn.Sequential(*layers)
-        self.out_dim = in_dim
+        layers, self.out_dim = mlp_layers(math.prod(spec.shape), hidden_dims, activation, dropout)
+        self.net = nn.Sequential(nn.Flatten(), *layers)
         self._last = [m for m in layers if isinstance(m, nn.Linear)][-1]
 
     @property

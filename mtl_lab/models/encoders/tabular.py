@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from mtl_lab.batch import InputSpec
 from mtl_lab.errors import ConfigError
-from mtl_lab.models.encoders.base import ENCODERS, Encoder, make_activation
+from mtl_lab.models.encoders.base import ENCODERS, Encoder, mlp_layers
 
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 
@@ -53,14 +53,8 @@ class TabularEncoder(Encoder):
         self.embedding_dropout = nn.Dropout(embedding_dropout) if embedding_dropout > 0 else nn.Identity()
         in_dim = sum(e.embedding_dim for e in self.embeddings)
         in_dim += inputs[NUMERIC].shape[0] if NUMERIC in inputs else 0
-        layers: list[nn.Module] = []
-        for width in hidden_dims:
-            layers += [nn.Linear(in_dim, int(width)), make_activation(activation)]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            in_dim = int(width)
+        layers, self.out_dim = mlp_layers(in_dim, hidden_dims, activation, dropout)
         self.mlp = nn.Sequential(*layers)
-        self.out_dim = in_dim
         self._last = [m for m in layers if isinstance(m, nn.Linear)][-1]
 
     @property

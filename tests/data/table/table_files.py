@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
@@ -65,33 +64,3 @@ TASKS = {
 def table_kwargs(path: Path, **extra: Any) -> dict[str, Any]:
     """Build keywords of a TableDataModule on ``path`` split by ``fold``."""
     return {"path": str(path), "features": FEATURES, "tasks": TASKS, "split_column": "fold", **extra}
-
-
-WIDE_CATEGORIES = (5, 20, 100, 1000, 10000)
-
-
-def write_wide_table(path: Path, rows: int, seed: int = 0) -> dict[str, Any]:
-    """A ``rows`` x 20 Parquet table: numeric x0..x11 (1% missing), categorical c0..c4 (5 to 10,000
-    values), labels flag (binary), level (4 classes), amount (regression), each 10% missing, all driven
-    by x0; returns data=table's features and tasks for it."""
-    rng = np.random.default_rng(seed)
-    columns: dict[str, pa.Array] = {}
-    for j in range(12):
-        columns[f"x{j}"] = pa.array(rng.normal(size=rows), mask=rng.random(rows) < 0.01)
-    for j, size in enumerate(WIDE_CATEGORIES):
-        codes = pa.array(rng.integers(0, size, rows).astype(np.int32))
-        names = pa.array([f"v{i}" for i in range(size)])
-        columns[f"c{j}"] = pa.DictionaryArray.from_arrays(codes, names).cast(pa.string())
-    signal = np.asarray(columns["x0"].fill_null(0.0)) + rng.normal(size=rows)
-    columns["flag"] = pa.array(signal > 0, mask=rng.random(rows) < 0.1)
-    columns["level"] = pa.array(np.digitize(signal, [-1, 0, 1]).astype(np.int64), mask=rng.random(rows) < 0.1)
-    columns["amount"] = pa.array(2 * signal, mask=rng.random(rows) < 0.1)
-    pq.write_table(pa.table(columns), path)
-    return {
-        "features": {"numeric": [f"x{j}" for j in range(12)], "categorical": [f"c{j}" for j in range(5)]},
-        "tasks": {
-            "flag": {"kind": "binary"},
-            "level": {"kind": "classification"},
-            "amount": {"kind": "regression"},
-        },
-    }
