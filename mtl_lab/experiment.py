@@ -213,10 +213,12 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
     Every logger gets the resolved config as hyper-parameters before training; callbacks with
     ``summary_fields()`` add their fields. A run that fails to build (configuration error), diverges
     (:class:`DivergenceError`) or fails still writes its summary (``status`` failed/diverged, ``error``;
-    a W&B run ends as failed with it), then re-raises.
+    a W&B run ends as failed with it), then re-raises — except over the ``summary.json`` of an earlier
+    run in the same directory, which a failed run never replaces.
     """
     started = time.perf_counter()
     output = Path(output_dir or cfg.paths.output_dir)
+    earlier = (output / SUMMARY_FILE).exists()
     if isinstance(cfg.get("seed"), int):
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
     try:
@@ -224,7 +226,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         if rank_zero_only.rank == 0:
             save_preprocessing(experiment.datamodule.preprocessing_state(), output)
     except BaseException as err:
-        if rank_zero_only.rank == 0 and not (output / SUMMARY_FILE).exists():  # never over an earlier run's
+        if rank_zero_only.rank == 0 and not earlier:
             write_summary(_build_failure(cfg, err, time.perf_counter() - started), output / SUMMARY_FILE)
         raise
     trainer, module = experiment.trainer, experiment.module
@@ -264,7 +266,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         summary.wall_time_s = time.perf_counter() - started
         summary.train_samples_per_s = experiment.throughput.samples_per_s
         summary.callback_fields = collect_summary_fields(trainer.callbacks)
-        if trainer.is_global_zero:
+        if trainer.is_global_zero and (summary.status == "completed" or not earlier):
             write_summary(summary, output / SUMMARY_FILE)
         for logger in trainer.loggers:
             if isinstance(logger, WandbRunLogger):

@@ -38,22 +38,35 @@ class TaskLosses:
 def task_losses(
     tasks: Mapping[str, TaskSpec], output: ModelOutput, batch: Batch, reduction: Reduction = LOCAL
 ) -> TaskLosses:
-    sums, counts = [], []
+    # per task: its mean when every unit is labelled (the common case: the fewest tensor operations),
+    # else the sum over the labelled units; counts stay Python ints where they are known
+    totals: list[Tensor] = []
+    counts: list[Tensor | int] = []
     for task, spec in tasks.items():
-        prediction, target = output.predictions[task], batch.targets.get(task)
+        prediction, target, mask = output.predictions[task], batch.targets.get(task), batch.labelled(task)
         if target is None:  # this batch carries no labels of the task (one task per step)
-            sums.append(prediction.sum().float() * 0.0)
-            counts.append(torch.zeros((), device=prediction.device))
+            totals.append(prediction.sum().float() * 0.0)
+            counts.append(0)
+        elif mask is None:
+            per_unit = spec.behaviour.element_loss(prediction.float(), target)
+            totals.append(per_unit.mean())
+            counts.append(per_unit.numel())
         else:
-            total, count = spec.loss_terms(prediction, target, batch.labelled(task))
-            sums.append(total)
+            total, count = spec.loss_terms(prediction, target, mask)
+            totals.append(total)
             counts.append(count)
-    local = torch.stack(counts)
-    if reduction.distributed:
-        counts_all = reduction.sum(local)
-        denominators = (counts_all / reduction.world_size).clamp_min(1.0 / reduction.world_size)
+    device = totals[0].device
+    if all(isinstance(c, int) for c in counts):
+        local = torch.tensor(counts, dtype=torch.float32, device=device)
     else:
-        counts_all = local
-        denominators = local.clamp_min(1.0)
+        local = torch.stack([torch.as_tensor(c, dtype=torch.float32, device=device) for c in counts])
+    if not reduction.distributed:
+        terms = [
+            t if isinstance(c, int) else t / c.clamp_min(1.0) for t, c in zip(totals, counts, strict=True)
+        ]
+        return TaskLosses(terms=terms, values=torch.stack(terms), counts=local)
+    counts_all = reduction.sum(local)
+    denominators = (counts_all / reduction.world_size).clamp_min(1.0 / reduction.world_size)
+    sums = [t * c if isinstance(c, int) and c else t for t, c in zip(totals, counts, strict=True)]
     terms = [total / denominators[k] for k, total in enumerate(sums)]
     return TaskLosses(terms=terms, values=torch.stack(terms), counts=counts_all)

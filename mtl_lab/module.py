@@ -10,13 +10,14 @@ Logged names (:mod:`mtl_lab.names`): ``<split>/<task>/loss``, ``<split>/loss`` (
 task losses, comparable across strategies), ``<split>/<task>/<metric>``, ``train/objective``,
 ``train/weight/<task>``, ``train/aux_loss/<name>`` and the strategy's own values
 (``train/log_var/<task>``). Per-step train values are logged on the steps Lightning writes to the loggers
-(every ``log_every_n_steps``) and on the last step of an epoch or of training; train metrics are updated
+(every ``log_every_n_steps``; between epoch ends straight to the loggers, see ``_log_step``) and on the
+last step of an epoch or of training; train metrics are updated
 every step and computed once per epoch; val/test losses are labelled-count weighted means over the epoch
 (a task's loss averages its labelled units only). ``current_step`` holds the step's model output and
 losses until the batch ends, for callbacks that measure gradients in ``on_before_backward``.
 
-Divergence (:mod:`mtl_lab.divergence`): a non-finite objective is recorded on the device, without a host
-sync, and checked every ``check_divergence_every_n_steps`` steps and at every epoch's last step.
+Divergence (:mod:`mtl_lab.divergence`): the objectives are kept on the device, without a host sync, and
+checked every ``check_divergence_every_n_steps`` steps and at every epoch's last step.
 """
 
 from __future__ import annotations

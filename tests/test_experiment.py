@@ -219,3 +219,36 @@ def test_run_that_fails_to_build_writes_a_failed_summary_and_reraises(
     assert (
         summary["optimized_metric"] == {"name": "val/left/accuracy", "value": None} and summary["seed"] == 0
     )
+
+
+def test_a_failed_run_never_replaces_an_earlier_runs_summary_or_preprocessing(
+    make_config: Callable[..., DictConfig], tmp_path: Path
+) -> None:
+    """Runs in one directory (hydra.run.dir=<an earlier run>): a run that fails to build or fails while
+    training leaves the earlier summary.json; a different preprocessing.json is refused, not replaced."""
+    from mtl_lab.data.table import TableDataModule  # the table's own example file
+
+    example = TableDataModule.example(tmp_path)
+    table = [
+        "data=table",
+        f"data.path={example['path']}",
+        "data.features={numeric: [x1, x2], categorical: [colour]}",
+        "data.tasks={flag: {kind: binary}, amount: {kind: regression}}",
+        "data.split_column=split",
+        "encoder=tabular",
+    ]
+    cfg = make_config(*table, "trainer.max_epochs=1", fast=False)
+    run_experiment(cfg)
+    summary_file = Path(cfg.paths.output_dir, "summary.json")
+    preprocessing_file = Path(cfg.paths.output_dir, "preprocessing.json")
+    earlier, preprocessing = summary_file.read_text(), preprocessing_file.read_text()
+    assert json.loads(earlier)["status"] == "completed"
+
+    with pytest.raises(ConfigError, match="unknown encoder"):
+        run_experiment(make_config(*table, "encoder.name=cnnn", fast=False))
+    failing = ["+callbacks.fail._target_=plugins.RaiseAt", "+callbacks.fail.step=0", "trainer.max_epochs=1"]
+    with pytest.raises(RuntimeError, match="boom"):
+        run_experiment(make_config(*table, *failing, fast=False))
+    with pytest.raises(ConfigError, match=r"preprocessing.json: exists with a different preprocessing"):
+        run_experiment(make_config(*table, "data.features={numeric: [x1], categorical: []}", fast=False))
+    assert summary_file.read_text() == earlier and preprocessing_file.read_text() == preprocessing
