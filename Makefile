@@ -1,5 +1,5 @@
 # mtl_lab: the two commands are `make train` and `make test`; both set everything up first.
-# `make bench` prints the speed benchmarks (benchmarks/, about 8 minutes on 2 CPU cores).
+# `make bench` prints the speed benchmarks (benchmarks/, about 20 minutes on this 2-core CPU machine).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
