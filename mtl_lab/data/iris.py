@@ -25,11 +25,11 @@ from sklearn.datasets import load_iris
 
 from mtl_lab.batch import InputSpec
 from mtl_lab.data.datamodule import DATAMODULES, MultiTaskDataModule, TensorSplit
+from mtl_lab.data.stratified import stratified_split
 from mtl_lab.errors import ConfigError
 from mtl_lab.tasks import TaskSpec
 
 SPECIES = ("setosa", "versicolor", "virginica")
-SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 MAX_PARTS = 10
 PETAL_WIDTH_COLUMN = 3
 
@@ -67,7 +67,7 @@ class IrisDataModule(MultiTaskDataModule):
         species = load_iris().target
         rng = np.random.RandomState(self.seed)
         part_rows = _stratified_parts(species, self.parts, rng)[self.part]
-        return _stratified_splits(part_rows, species, rng)
+        return stratified_split(part_rows, species, rng)
 
     def make_splits(self) -> dict[str, TensorSplit]:
         iris = load_iris()
@@ -96,18 +96,3 @@ def _stratified_parts(labels: np.ndarray, parts: int, rng: np.random.RandomState
         for k, chunk in enumerate(np.array_split(shuffled, parts)):
             chunks[k].append(chunk)
     return [np.concatenate(c) for c in chunks]
-
-
-def _stratified_splits(
-    rows: np.ndarray, labels: np.ndarray, rng: np.random.RandomState
-) -> dict[str, np.ndarray]:
-    """``rows`` split 60/20/20 into train/val/test within every class."""
-    splits: dict[str, list[np.ndarray]] = {split: [] for split in SPLIT_FRACTIONS}
-    for cls in np.unique(labels[rows]):
-        idx = rng.permutation(rows[labels[rows] == cls])
-        n_train = round(SPLIT_FRACTIONS["train"] * len(idx))
-        n_val = round(SPLIT_FRACTIONS["val"] * len(idx))
-        splits["train"].append(idx[:n_train])
-        splits["val"].append(idx[n_train : n_train + n_val])
-        splits["test"].append(idx[n_train + n_val :])
-    return {split: np.sort(np.concatenate(parts)) for split, parts in splits.items()}

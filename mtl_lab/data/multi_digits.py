@@ -22,10 +22,9 @@ from sklearn.datasets import load_digits
 
 from mtl_lab.batch import InputSpec
 from mtl_lab.data.datamodule import DATAMODULES, MultiTaskDataModule, TensorSplit
+from mtl_lab.data.stratified import stratified_split
 from mtl_lab.errors import ConfigError
 from mtl_lab.tasks import TaskSpec
-
-POOL_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 
 
 @DATAMODULES.register("multi_digits")
@@ -72,7 +71,7 @@ class MultiDigitsDataModule(MultiTaskDataModule):
         images = (digits.images / 16.0).astype(np.float32)
         labels = digits.target.astype(np.int64)
         rng = np.random.RandomState(self.seed)
-        pools = _stratified_pools(labels, rng)
+        pools = stratified_split(np.arange(len(labels)), labels, rng)
         return {
             split: self._compose(images[pool], labels[pool], self.sizes[split], rng)
             for split, pool in pools.items()
@@ -97,16 +96,3 @@ class MultiDigitsDataModule(MultiTaskDataModule):
                 "sum": torch.from_numpy((left + right).astype(np.float32)).unsqueeze(1),
             },
         )
-
-
-def _stratified_pools(labels: np.ndarray, rng: np.random.RandomState) -> dict[str, np.ndarray]:
-    """Disjoint index pools per split, each holding the same fraction of every class."""
-    pools: dict[str, list[np.ndarray]] = {split: [] for split in POOL_FRACTIONS}
-    for cls in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == cls))
-        n_train = round(POOL_FRACTIONS["train"] * len(idx))
-        n_val = round(POOL_FRACTIONS["val"] * len(idx))
-        pools["train"].append(idx[:n_train])
-        pools["val"].append(idx[n_train : n_train + n_val])
-        pools["test"].append(idx[n_train + n_val :])
-    return {split: np.sort(np.concatenate(parts)) for split, parts in pools.items()}

@@ -6,26 +6,14 @@ restricted preference) projected onto their dual cone. torchjd: ``DualProjWeight
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from torchjd import aggregation
 
-from mtl_lab.tasks import TaskSpec
-from mtl_lab.weighting.torchjd_adapter import TorchJDWeighting, preference_vector, register
+from mtl_lab.weighting.torchjd_adapter import PreferenceWeighting, register
 
 
 @register
-class DualProj(TorchJDWeighting):
+class DualProj(PreferenceWeighting):
     """DualProj (Lopez-Paz & Ranzato 2017): the combined gradient projected onto the dual cone."""
 
     key = "dualproj"
     torchjd_class = aggregation.DualProjWeighting
-
-    def __init__(
-        self,
-        tasks: Mapping[str, TaskSpec],
-        pref_vector: Mapping[str, float] | None = None,
-        grad_level: str = "representation",
-    ) -> None:
-        pref = preference_vector(self.key, tasks, pref_vector)
-        super().__init__(tasks, grad_level, {"pref_vector": pref})

@@ -164,3 +164,17 @@ def preference_vector(
     if not all(np.isfinite(v) and v >= 0 for v in values):
         raise ConfigError(f"weighting.pref_vector: values must be finite and >= 0, got {dict(pref)}")
     return torch.tensor(values, dtype=STATE_DTYPE)
+
+
+class PreferenceWeighting(TorchJDWeighting):
+    """A torchjd weighting whose one hyper-parameter is the preference vector ``pref_vector``
+    (``{task: weight}`` for every task; null: 1/K)."""
+
+    def __init__(
+        self,
+        tasks: Mapping[str, TaskSpec],
+        pref_vector: Mapping[str, float] | None = None,
+        grad_level: str = "representation",
+    ) -> None:
+        pref = preference_vector(self.key, tasks, pref_vector)
+        super().__init__(tasks, grad_level, {"pref_vector": pref})

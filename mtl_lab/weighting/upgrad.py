@@ -8,26 +8,14 @@ torchjd: ``UPGradWeighting`` (quadprog).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from torchjd import aggregation
 
-from mtl_lab.tasks import TaskSpec
-from mtl_lab.weighting.torchjd_adapter import TorchJDWeighting, preference_vector, register
+from mtl_lab.weighting.torchjd_adapter import PreferenceWeighting, register
 
 
 @register
-class UPGrad(TorchJDWeighting):
+class UPGrad(PreferenceWeighting):
     """UPGrad (Quinton & Rey 2024): each gradient projected onto the dual cone, then combined."""
 
     key = "upgrad"
     torchjd_class = aggregation.UPGradWeighting
-
-    def __init__(
-        self,
-        tasks: Mapping[str, TaskSpec],
-        pref_vector: Mapping[str, float] | None = None,
-        grad_level: str = "representation",
-    ) -> None:
-        pref = preference_vector(self.key, tasks, pref_vector)
-        super().__init__(tasks, grad_level, {"pref_vector": pref})

@@ -6,7 +6,6 @@ import torch
 from sklearn.datasets import load_digits
 
 from mtl_lab.data import MultiDigitsDataModule
-from mtl_lab.data.multi_digits import _stratified_pools
 from mtl_lab.errors import ConfigError
 
 
@@ -40,17 +39,6 @@ def test_images_overlay_the_left_and_right_source_digits() -> None:
         corner = image[-3:, -3:]
         right_class = digits.target == int(split.targets["right"][i])
         assert np.isclose(images[right_class][:, -3:, -3:], corner, atol=1e-6).all(axis=(1, 2)).any()
-
-
-def test_source_digit_pools_are_disjoint_and_stratified() -> None:
-    labels = load_digits().target
-    pools = _stratified_pools(labels, np.random.RandomState(0))
-    train, val, test = (set(pools[s].tolist()) for s in ("train", "val", "test"))
-    assert not train & val and not train & test and not val & test
-    assert len(train | val | test) == len(labels)
-    for cls in range(10):
-        share = np.mean(labels[pools["train"]] == cls)
-        assert abs(share - np.mean(labels == cls)) < 0.01
 
 
 def test_deterministic_from_seed() -> None:
