@@ -90,14 +90,30 @@ def check_tasks_per_step(weighting: Weighting, datamodule: BaseDataModule, key: 
         )
 
 
+def check_grad_level(weighting: Weighting, model: MultiTaskModel, key: str) -> None:
+    """Refuse a gradient level that the architecture's shared tensors and parameters do not give."""
+    architecture = model.architecture
+    if (
+        weighting.requires & {"grad_norms", "gramian"}
+        and weighting.grad_level not in architecture.grad_levels
+    ):
+        name = type(architecture).__name__
+        raise ConfigError(
+            f"weighting.grad_level: {weighting.grad_level!r} has no meaning for {name} (weighting={key}); "
+            f"levels that work: {', '.join(architecture.grad_levels)}"
+        )
+
+
 def build_module(cfg: DictConfig, datamodule: BaseDataModule) -> MultiTaskModule:
     weighting_node = _node(cfg, "weighting")
     weighting = WEIGHTINGS.build(weighting_node, tasks=datamodule.tasks)
     check_tasks_per_step(weighting, datamodule, str(weighting_node["name"]))
+    model = build_model(cfg, datamodule)
+    check_grad_level(weighting, model, str(weighting_node["name"]))
     scheduler_cfg = cfg.get("scheduler")
     return MultiTaskModule(
         tasks=datamodule.tasks,
-        model=build_model(cfg, datamodule),
+        model=model,
         weighting=weighting,
         optimizer=_instantiate("optimizer", cfg.optimizer),
         scheduler=_instantiate("scheduler.builder", scheduler_cfg.builder) if scheduler_cfg else None,

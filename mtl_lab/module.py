@@ -265,10 +265,15 @@ class MultiTaskModule(pl.LightningModule):
     # ----------------------------------------------------------------------------- optimisation
     def configure_optimizers(self) -> Any:
         strategy_groups = self.weighting.param_groups(base_lr=0.0)
-        strategy_ids = {id(p) for group in strategy_groups for p in group["params"]}
-        model_params = [p for p in self.parameters() if p.requires_grad and id(p) not in strategy_ids]
+        scaled_groups = self.model.architecture.lr_multipliers()
+        own_ids = {id(p) for group in strategy_groups for p in group["params"]}
+        own_ids |= {id(p) for params, _ in scaled_groups for p in params}
+        model_params = [p for p in self.parameters() if p.requires_grad and id(p) not in own_ids]
         optimizer = self.optimizer_factory(params=model_params)
-        for group in self.weighting.param_groups(base_lr=optimizer.defaults["lr"]):
+        base_lr = optimizer.defaults["lr"]
+        for params, multiplier in scaled_groups:
+            optimizer.add_param_group({"params": params, "lr": base_lr * multiplier})
+        for group in self.weighting.param_groups(base_lr=base_lr):
             optimizer.add_param_group(group)
         if self.scheduler_factory is None:
             return optimizer

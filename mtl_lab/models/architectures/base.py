@@ -15,7 +15,10 @@ An architecture is built with ``tasks`` (names), ``inputs`` (the data's ``{name:
 
 ``shared_parameters()`` (every task's loss depends on them; ``grad_level: params``) and
 ``last_shared_parameters()`` (the last shared layer, GradNorm's W; ``grad_level: last_shared_layer``)
-say what is shared. :meth:`Architecture.example` gives the build arguments of a small instance.
+say what is shared; :attr:`Architecture.grad_levels` lists the gradient levels those give a meaning to
+(a weighting asking for another one is refused before training, naming these).
+``lr_multipliers()`` gives parameter groups trained at a multiple of the optimizer's learning rate
+(e.g. cross-stitch units). :meth:`Architecture.example` gives the build arguments of a small instance.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
+from mtl_lab.gradients import GRAD_LEVELS
 from mtl_lab.registry import Registry
 
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
@@ -42,6 +46,9 @@ class ArchitectureOutput:
 class Architecture(nn.Module, ABC):
     """Built with ``tasks``, ``inputs`` and ``encoder`` (see the module docstring)."""
 
+    #: The ``grad_level`` values this architecture's shared tensors and parameters give a meaning to.
+    grad_levels: ClassVar[tuple[str, ...]] = GRAD_LEVELS
+
     @abstractmethod
     def forward(self, inputs: Mapping[str, Tensor]) -> ArchitectureOutput: ...
 
@@ -56,6 +63,10 @@ class Architecture(nn.Module, ABC):
     @abstractmethod
     def last_shared_parameters(self) -> list[nn.Parameter]:
         """Parameters of the last shared layer (GradNorm's W)."""
+
+    def lr_multipliers(self) -> list[tuple[list[nn.Parameter], float]]:
+        """Parameter groups trained at ``multiplier x`` the optimizer's learning rate (none by default)."""
+        return []
 
     @classmethod
     def example(cls) -> dict[str, Any]:
