@@ -168,7 +168,7 @@ def build_experiment(cfg: DictConfig) -> Experiment:
     check_optimized_metric(str(cfg.optimized_metric), datamodule.tasks)
     module = build_module(cfg, datamodule)
     throughput = TrainThroughput()
-    trainer = build_trainer(cfg, [throughput])
+    trainer = build_trainer(cfg, [throughput, *module.model.architecture.callbacks()])
     return Experiment(cfg=cfg, datamodule=datamodule, module=module, trainer=trainer, throughput=throughput)
 
 

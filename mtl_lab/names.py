@@ -6,7 +6,9 @@ checkpoints and reports read them).
 - ``train/objective``: what is backpropagated; ``train/weight/<task>``: the coefficients;
 - ``train/<strategy value>``: a weighting's own values (``train/log_var/<task>``);
 - ``train/aux_loss/<name>``: an architecture's auxiliary loss terms;
-- ``train/affinity/<task_i>/<task_j>``: gradient cosines (:class:`mtl_lab.callbacks.TaskAffinity`).
+- ``train/affinity/<task_i>/<task_j>``: gradient cosines (:class:`mtl_lab.callbacks.TaskAffinity`);
+- ``task_attention/<query>/<key>``: the ``task_attention`` architecture's attention between tasks per
+  validation epoch (:class:`mtl_lab.callbacks.task_attention.TaskAttentionMap`).
 
 A metric's direction (``max``/``min``, for checkpoints, early stopping, Optuna and Δm%) comes from the
 task kind that logs it (:attr:`mtl_lab.tasks.TaskKind.metric_directions`), found by the last part of
@@ -27,6 +29,7 @@ LOSS = "loss"
 OBJECTIVE = "train/objective"
 WEIGHT_PREFIX = "train/weight/"
 AFFINITY_PREFIX = "train/affinity/"
+TASK_ATTENTION_PREFIX = "task_attention/"
 
 
 def task_metric(split: str, task: str, metric: str) -> str:
@@ -51,6 +54,10 @@ def aux_loss(name: str) -> str:
 
 def affinity(first: str, second: str) -> str:
     return f"{AFFINITY_PREFIX}{first}/{second}"
+
+
+def task_attention(query: str, key: str) -> str:
+    return f"{TASK_ATTENTION_PREFIX}{query}/{key}"
 
 
 @dataclass(frozen=True)

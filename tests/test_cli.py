@@ -36,7 +36,7 @@ def test_default_run_directory_is_under_outputs_of_the_working_directory(tmp_pat
     [
         (
             ["encoder.name=cnnn"],
-            "mtl-train: error: encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp, tabular; did you mean 'cnn'?",
+            "mtl-train: error: encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp, resnet, tabular; did you mean 'cnn'?",
         ),
         (
             ["trainer.max_epochs=abc"],

@@ -34,6 +34,7 @@ from pytorch_lightning.callbacks import Callback
 from torch import Tensor
 
 from mtl_lab import names
+from mtl_lab.callbacks.heatmap import save_task_heatmap
 from mtl_lab.errors import ConfigError, unknown_choice
 from mtl_lab.gradients import GRAD_LEVELS
 from mtl_lab.module import MultiTaskModule
@@ -59,31 +60,6 @@ def affinity_metric_names(tasks: list[str]) -> list[tuple[int, int, str]]:
         for i in range(len(tasks))
         for j in range(i + 1, len(tasks))
     ]
-
-
-def save_heatmap(matrix: Tensor, tasks: list[str], path: str | Path, title: str) -> Path:
-    """Annotated heatmap of a cosine matrix (colour scale fixed to [-1, 1]) as a PNG; no pyplot state."""
-    from matplotlib.figure import Figure
-
-    size = 1.2 + 0.65 * len(tasks)
-    figure = Figure(figsize=(size + 1.2, size), layout="constrained")
-    axes = figure.add_subplot()
-    values = matrix.double().cpu().numpy()
-    image = axes.imshow(values, cmap="RdBu_r", vmin=-1.0, vmax=1.0)
-    axes.set_xticks(range(len(tasks)), tasks, rotation=45, ha="right")
-    axes.set_yticks(range(len(tasks)), tasks)
-    for i in range(len(tasks)):
-        for j in range(len(tasks)):
-            colour = "white" if abs(values[i, j]) > 0.6 else "black"
-            axes.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", color=colour, fontsize=8)
-    axes.set_title(title, fontsize=9)
-    figure.colorbar(image, ax=axes, label="cosine")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    figure.savefig(tmp, dpi=120)
-    tmp.replace(path)
-    return path
 
 
 class TaskAffinity(Callback):
@@ -140,7 +116,7 @@ class TaskAffinity(Callback):
             return
         path = self.plot_path or Path(trainer.default_root_dir) / PLOT_FILE
         title = f"task gradient cosine ({self.grad_level}), mean of {self.steps} steps"
-        save_heatmap(mean, self.tasks, path, title)
+        save_task_heatmap(mean, self.tasks, path, title, cmap="RdBu_r", limits=(-1.0, 1.0), label="cosine")
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._plot(trainer)

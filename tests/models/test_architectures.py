@@ -4,6 +4,7 @@ at every level (one pass at the representation where the graph allows it)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -102,3 +103,34 @@ def test_one_pass_is_refused_when_the_graph_does_not_show_per_task_views() -> No
     shared_view = z.view_as(z)
     assert gradients.one_pass_views({"a": shared_view, "b": shared_view}, (z,)) is None  # one view, two heads
     assert gradients.one_pass_views(views, (z, z * 2)) is None  # several shared tensors
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES.names())
+def test_every_architecture_runs_under_bf16_autocast_with_a_float32_gramian(name: str) -> None:
+    model, example, tasks = build(name)
+    batch = batch_for(example, tasks)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        output = model(batch.inputs)
+        losses = task_losses(tasks, output, batch)
+        inputs, views = gradients.level_inputs(model.architecture, output, "representation")
+        gramian = gradients.gramian(losses.terms, inputs, representation=True, views=views)
+    assert gramian.dtype == torch.float32 and torch.isfinite(gramian).all()
+    assert (torch.diagonal(gramian) > 0).all()
+    torch.stack(losses.terms).sum().backward()
+    assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES.names())
+def test_every_architecture_round_trips_through_a_state_dict(name: str, tmp_path: Path) -> None:
+    model, example, tasks = build(name)
+    inputs = example_inputs(example["inputs"], 4)
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    torch.manual_seed(123)  # a differently initialised twin
+    twin = MultiTaskModel(
+        ARCHITECTURES.build({"name": name}, **example),
+        {t: LinearHead(model.architecture.feature_dim(t), 2) for t in tasks},
+    ).eval()
+    twin.load_state_dict(torch.load(tmp_path / "model.pt"))
+    expected, loaded = model(inputs), twin(inputs)
+    for task in tasks:
+        assert torch.equal(expected.predictions[task], loaded.predictions[task])

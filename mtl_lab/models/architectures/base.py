@@ -18,7 +18,9 @@ An architecture is built with ``tasks`` (names), ``inputs`` (the data's ``{name:
 say what is shared; :attr:`Architecture.grad_levels` lists the gradient levels those give a meaning to
 (a weighting asking for another one is refused before training, naming these).
 ``lr_multipliers()`` gives parameter groups trained at a multiple of the optimizer's learning rate
-(e.g. cross-stitch units). :meth:`Architecture.example` gives the build arguments of a small instance.
+(e.g. cross-stitch units). ``callbacks()`` gives Lightning callbacks the run adds to its trainer (e.g.
+one that maps what the architecture learned). :meth:`Architecture.example` gives the build arguments of
+a small instance.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from torch import Tensor, nn
 
 from mtl_lab.gradients import GRAD_LEVELS
 from mtl_lab.registry import Registry
+
+if TYPE_CHECKING:
+    from pytorch_lightning import Callback
 
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
 
@@ -66,6 +71,10 @@ class Architecture(nn.Module, ABC):
 
     def lr_multipliers(self) -> list[tuple[list[nn.Parameter], float]]:
         """Parameter groups trained at ``multiplier x`` the optimizer's learning rate (none by default)."""
+        return []
+
+    def callbacks(self) -> list[Callback]:
+        """Lightning callbacks that the run adds to its trainer (none by default)."""
         return []
 
     @classmethod

@@ -3,6 +3,7 @@
 from mtl_lab.models.encoders.base import ENCODERS, Encoder, make_activation
 from mtl_lab.models.encoders.cnn import CNNEncoder
 from mtl_lab.models.encoders.mlp import MLPEncoder
+from mtl_lab.models.encoders.resnet import ResNetEncoder as ResNetEncoder
 from mtl_lab.models.encoders.tabular import TabularEncoder
 
 __all__ = ["ENCODERS", "CNNEncoder", "Encoder", "MLPEncoder", "TabularEncoder", "make_activation"]

@@ -5,6 +5,11 @@ input names it reads (:attr:`Encoder.input_names`) and maps a batch's inputs to 
 ``Tensor[B, out_dim]``. ``last_layer`` is the last module with parameters, the "last shared layer" that
 GradNorm measures gradient norms at. :meth:`Encoder.example` gives the build arguments of a small
 instance, used by the contract tests.
+
+A :class:`StagedEncoder` is a composition ``finish(stage_S(... stage_1(stem(inputs))))`` of feature maps
+``[B, C_s, H_s, W_s]``, which the stage-wise architectures (``mtan``, ``cross_stitch``) read and mix
+between stages. Each :class:`Stage` is ``rest(first(x))``: MTAN's u_s is the output of its first block
+and p_s its output; a stage that downsamples does so in ``first``, so u_s and p_s share one resolution.
 """
 
 from __future__ import annotations
@@ -74,3 +79,59 @@ class Encoder(nn.Module):
     def example(cls) -> dict[str, Any]:
         """Keyword arguments (``inputs`` included) of a small instance, for the contract tests."""
         raise NotImplementedError(f"{cls.__name__} declares no example input")
+
+
+class Stage(nn.Module):
+    """One stage of a :class:`StagedEncoder`: ``forward(x) = rest(first(x))``, ``channels`` output maps.
+
+    ``first`` is the stage's first block (with the stage's downsampling, if any): its output is MTAN's
+    u_s; ``rest`` the remaining blocks (identity for one block), whose output is the stage's p_s.
+    """
+
+    def __init__(self, first: nn.Module, rest: nn.Module, channels: int) -> None:
+        super().__init__()
+        self.first = first
+        self.rest = rest
+        self.channels = channels
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.rest(self.first(x))
+
+
+class StagedEncoder(Encoder):
+    """An encoder computed stage by stage: ``x = stem(inputs); x = stage(x) for each stage; finish(x)``.
+
+    Subclasses give ``stem`` (inputs -> the first stage's input), ``stages`` (in order), ``finish``
+    (the last stage's output -> ``Tensor[B, out_dim]``) and the parameters only ``finish`` uses.
+    """
+
+    @property
+    def stages(self) -> Sequence[Stage]:
+        raise NotImplementedError
+
+    @property
+    def stage_channels(self) -> tuple[int, ...]:
+        """C_s: the channels of each stage's output (and of its first block's output)."""
+        return tuple(stage.channels for stage in self.stages)
+
+    def stem(self, inputs: Mapping[str, Tensor]) -> Tensor:
+        raise NotImplementedError
+
+    def finish(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def finish_parameters(self) -> list[nn.Parameter]:
+        """The parameters ``finish`` uses (and neither the stem nor any stage does)."""
+        raise NotImplementedError
+
+    def forward(self, inputs: Mapping[str, Tensor]) -> Tensor:
+        x = self.stem(inputs)
+        for stage in self.stages:
+            x = stage(x)
+        return self.finish(x)
+
+
+def staged_encoder_names() -> list[str]:
+    """The registered encoders that are :class:`StagedEncoder` subclasses."""
+    builders = {name: ENCODERS.resolve(name) for name in ENCODERS.names()}
+    return [n for n, b in builders.items() if isinstance(b, type) and issubclass(b, StagedEncoder)]
