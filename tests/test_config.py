@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytorch_lightning as pl
@@ -19,6 +20,7 @@ from mtl_lab.config import config_dir
 from mtl_lab.data.table import TableDataModule
 from mtl_lab.experiment import build_experiment
 from mtl_lab.loggers import WandbRunLogger
+from mtl_lab.models.architectures import ARCHITECTURES
 from mtl_lab.module import MultiTaskModule
 from mtl_lab.typecheck import check_arguments
 from mtl_lab.weighting import WEIGHTINGS
@@ -30,6 +32,7 @@ EXTRA = {
     "encoder/mlp": [],
     "data/gradnorm_toy": ["encoder=mlp", "data.train_size=64", "data.val_size=16", "data.test_size=16"],
     "experiment/gradnorm_toy": ["data.train_size=64", "data.val_size=16", "data.test_size=16"],
+    "data/mmoe_synthetic": ["encoder=mlp"],
     "data/iris": ["encoder=mlp"],
     "data/per_task": [
         "encoder=mlp",
@@ -40,6 +43,7 @@ EXTRA = {
     "data/table_demo": ["data.rows=300", "encoder=tabular"],
     "experiment/table_demo": ["data.rows=300"],
     "encoder/tabular": ["data=table_demo", "data.rows=300"],
+    "data/recsys_synthetic": ["data.rows=1000", "encoder=tabular"],
 }
 #: configs of other data than MultiDigits: built without the MultiDigits sizes of the FAST preset
 OWN_DATA = {
@@ -47,6 +51,7 @@ OWN_DATA = {
     "data/per_task",
     "data/table",
     "data/table_demo",
+    "data/recsys_synthetic",
     "experiment/iris_two_tasks",
     "experiment/table_demo",
     "encoder/tabular",
@@ -70,12 +75,19 @@ def table_overrides(workdir: Path) -> list[str]:
 CONFIG_FILES = sorted(
     str(p.relative_to(CONF).with_suffix(""))
     for p in CONF.rglob("*.yaml")
-    if p.parent != CONF and p.relative_to(CONF).parts[0] not in {"hydra", "paths", "experiment_weighting"}
+    if p.parent != CONF
+    and p.relative_to(CONF).parts[0]
+    not in {"hydra", "paths", "experiment_weighting", "experiment_architecture"}
 )
 #: experiment_weighting/<experiment>/<weighting>.yaml: an experiment's values for one strategy
 EXPERIMENT_WEIGHTING = sorted(
     p.relative_to(CONF / "experiment_weighting").with_suffix("").parts
     for p in (CONF / "experiment_weighting").rglob("*.yaml")
+)
+#: experiment_architecture/<experiment>/<architecture>.yaml: an experiment's values for one architecture
+EXPERIMENT_ARCHITECTURE = sorted(
+    p.relative_to(CONF / "experiment_architecture").with_suffix("").parts
+    for p in (CONF / "experiment_architecture").rglob("*.yaml")
 )
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 
@@ -222,3 +234,43 @@ def test_task_affinity_composes_with_the_default_callbacks(make_config: Callable
     affinity = next(c for c in experiment.trainer.callbacks if isinstance(c, TaskAffinity))
     assert affinity.every_n_steps == 5 and affinity.grad_level == "last_shared_layer"
     assert affinity.plot_path == str(Path(cfg.paths.output_dir, "task_affinity.png"))
+
+
+def leaves(node: Any, prefix: str = "") -> dict[str, Any]:
+    """``{dotted.key: value}`` of a nested config mapping."""
+    if not isinstance(node, dict):
+        return {prefix: node}
+    return {k: v for key, value in node.items() for k, v in leaves(value, f"{prefix}{key}.").items()}
+
+
+def plain(value: Any) -> Any:
+    return OmegaConf.to_object(value) if OmegaConf.is_config(value) else value
+
+
+@pytest.mark.parametrize(("experiment", "architecture"), EXPERIMENT_ARCHITECTURE)
+def test_experiment_values_for_one_architecture_apply_to_that_architecture_only(
+    experiment: str, architecture: str, make_config: Callable[..., DictConfig]
+) -> None:
+    path = CONF / "experiment_architecture" / experiment / f"{architecture}.yaml"
+    values = {k.rstrip("."): v for k, v in leaves(OmegaConf.to_container(OmegaConf.load(path))).items()}
+    cfg = make_config(f"experiment={experiment}", f"architecture={architecture}", fast=False)
+    assert cfg.architecture.name == architecture
+    assert {k: plain(OmegaConf.select(cfg, k)) for k in values} == values
+    others = [a for a in ARCHITECTURES.names() if (experiment, a) not in EXPERIMENT_ARCHITECTURE]
+    for other in others:  # an architecture without values of its own keeps the preset's
+        other_cfg = make_config(f"experiment={experiment}", f"architecture={other}", fast=False)
+        assert {k: plain(OmegaConf.select(other_cfg, k)) for k in values} != values
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_composes_with_every_architecture(
+    experiment: str, make_config: Callable[..., DictConfig]
+) -> None:
+    """Every architecture can be switched on every preset (``-m experiment=X architecture=a,b,c``): the
+    composed architecture node fits the architecture's signature (no key of another one left in it)."""
+    for architecture in ARCHITECTURES.names():
+        cfg = make_config(f"experiment={experiment}", f"architecture={architecture}", fast=False)
+        node = OmegaConf.to_container(cfg.architecture, resolve=True)
+        assert node.pop("name") == architecture
+        extra = {"tasks": [], "inputs": {}, "encoder": {}}
+        check_arguments(f"architecture.{architecture}", ARCHITECTURES.resolve(architecture), node, extra)

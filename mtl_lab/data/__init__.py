@@ -9,8 +9,10 @@ from mtl_lab.data.datamodule import (
 )
 from mtl_lab.data.gradnorm_toy import GradNormToyDataModule
 from mtl_lab.data.iris import IrisDataModule
+from mtl_lab.data.mmoe_synthetic import MMoESyntheticDataModule
 from mtl_lab.data.multi_digits import MultiDigitsDataModule
 from mtl_lab.data.per_task import PerTaskDataModule
+from mtl_lab.data.recsys_synthetic import RecsysSyntheticDataModule
 from mtl_lab.data.table import TableDataModule, TableDemoDataModule
 
 __all__ = [
@@ -18,9 +20,11 @@ __all__ = [
     "BaseDataModule",
     "GradNormToyDataModule",
     "IrisDataModule",
+    "MMoESyntheticDataModule",
     "MultiDigitsDataModule",
     "MultiTaskDataModule",
     "PerTaskDataModule",
+    "RecsysSyntheticDataModule",
     "TableDataModule",
     "TableDemoDataModule",
     "TensorMultiTaskDataset",

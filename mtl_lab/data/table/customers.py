@@ -13,21 +13,19 @@ The labels follow from features and traits plus noise, so they are learnable but
 About ``label_missing`` of each label column is missing (independently per column) and a few feature
 values are missing (age 2%, income 3%, region and channel 1%). Everything comes from one NumPy PCG64
 generator seeded with ``seed``: the same seed and rows give the same bytes (with the same pyarrow).
-The parameters are recorded in the file's schema metadata under :data:`METADATA_KEY`.
+The parameters are recorded in the file's schema metadata (:mod:`mtl_lab.data.table.generated`).
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-METADATA_KEY = b"mtl_lab.table_demo"
+from mtl_lab.data.table.generated import generator_parameters, write_generated
+
+GENERATOR = "table_demo"
 VERSION = 1
 REGIONS = ("north", "south", "east", "west", "central")
 PLANS = ("basic", "standard", "premium")
@@ -110,26 +108,7 @@ def customer_columns(rows: int, seed: int, label_missing: float = 0.3) -> dict[s
     }
 
 
-def demo_parameters(rows: int, seed: int) -> dict[str, Any]:
-    return {"generator": "mtl_lab table_demo", "version": VERSION, "rows": rows, "seed": seed}
-
-
-def file_parameters(path: Path) -> dict[str, Any] | None:
-    """The demo parameters recorded in a Parquet file, or None when it is not a table_demo file."""
-    try:
-        metadata = pq.read_schema(path).metadata or {}
-    except (pa.ArrowException, OSError):
-        return None
-    recorded = metadata.get(METADATA_KEY)
-    return json.loads(recorded) if recorded is not None else None
-
-
 def write_customers(path: Path, rows: int, seed: int) -> Path:
-    """Write the table to ``path`` (atomically: a temporary file renamed) with its parameters recorded."""
-    table = pa.table(customer_columns(rows, seed))
-    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(demo_parameters(rows, seed)).encode()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
-    return path
+    """Write the table to ``path`` (atomically) with its parameters recorded (:mod:`.generated`)."""
+    parameters = generator_parameters(GENERATOR, VERSION, rows, seed)
+    return write_generated(path, GENERATOR, customer_columns(rows, seed), parameters)

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from mtl_lab.data.datamodule import DATAMODULES
-from mtl_lab.data.table.customers import demo_parameters, file_parameters, write_customers
+from mtl_lab.data.table.customers import GENERATOR, VERSION, write_customers
 from mtl_lab.data.table.datamodule import TableDataModule
+from mtl_lab.data.table.generated import ensure_generated, generator_parameters
 from mtl_lab.errors import ConfigError
 
 DEMO_FEATURES = {
@@ -32,20 +33,10 @@ DEMO_TASKS = {
 
 def ensure_customers(path: Path, rows: int, seed: int) -> Path:
     """Write the demo table at ``path``, or reuse the one there if it has the same parameters."""
-    if path.suffix.lower() != ".parquet":
-        raise ConfigError(f"data.path: the demo writes a Parquet file (.parquet), got {str(path)!r}")
     if rows < 10:
         raise ConfigError(f"data.rows: must be >= 10, got {rows}")
-    wanted = demo_parameters(rows, seed)
-    if path.exists():
-        found = file_parameters(path)
-        if found == wanted:
-            return path
-        what = "is not a table_demo file" if found is None else f"holds the demo with {found}"
-        raise ConfigError(
-            f"data.path: {path} exists and {what}, not {wanted}; not overwriting it: choose another data.path"
-        )
-    return write_customers(path, rows, seed)
+    parameters = generator_parameters(GENERATOR, VERSION, rows, seed)
+    return ensure_generated(path, GENERATOR, parameters, lambda p: write_customers(p, rows, seed))
 
 
 @DATAMODULES.register("table_demo")
