@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-from fake_runs import train_tiny_run, write_fake_run
+from fake_runs import train_tiny_run, write_fake_run, write_fake_seeds
 
 from mtl_lab.errors import ConfigError
 from mtl_lab.report import main, make_report
@@ -77,6 +77,9 @@ def test_report_rows_delta_m_ranks_and_files(sweep: Path) -> None:
     assert rows["3"]["test/sum/mae"] == "n/a" and float(rows["3"]["test/left/accuracy"]) == 0.8
     assert "test/left/loss" not in rows["0"]  # losses are not compared
     assert rows["0"]["overrides"] == "trainer.max_epochs=2 weighting=uncertainty"  # hydra.* left out
+    # one seed per row: as before, with n_seeds 1 and a zero std (no ± in the table)
+    assert [row["n_seeds"] for row in rows.values()] == ["1"] * 5 and rows["0"]["seeds"] == "0"
+    assert rows["0"]["test/left/accuracy std"] == "0.0" and rows["2"]["test/left/accuracy std"] == "n/a"
     markdown = files.markdown.read_text()
     assert "| run | choices | status | tasks | left/accuracy |" in markdown
     assert (
@@ -84,6 +87,7 @@ def test_report_rows_delta_m_ranks_and_files(sweep: Path) -> None:
         in markdown
     )
     assert "2: status diverged; no Δm% or rank" in markdown
+    assert not any("±" in line for line in markdown.splitlines() if line.startswith("|"))
     assert "1: no csv/metrics.csv, left out of weights.png" in markdown
     assert sorted(f.name for f in files.figures) == ["metrics_left.png", "metrics_sum.png", "weights.png"]
     for figure in files.figures:
@@ -197,3 +201,41 @@ def test_markdown_lists_every_task_with_kind_labelled_counts_and_class_names(tmp
         in markdown
     )
     assert "- spend: regression, 1 output(s)" in markdown
+
+
+def test_runs_differing_only_in_seed_are_one_row_with_mean_std_and_seed_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "multirun"
+    # uncertainty: mean .92, sample std .02 over its 3 completed seeds; gradnorm: mean .86
+    accuracies = {"uncertainty": [0.90, 0.92, 0.94, 0.10], "gradnorm": [0.85, 0.85, 0.88]}
+    job = 0
+    for weighting, values in accuracies.items():
+        per_seed = [{**MTL_A, "test/left/accuracy": a} for a in values]
+        statuses = ["completed"] * 3 + ["diverged"]  # the 4th uncertainty seed diverged: left out
+        write_fake_seeds(root, job, per_seed, [f"weighting={weighting}"], statuses)
+        job += len(values)
+    write_fake_seeds(root, job, [STL_LEFT] * 3, ["tasks=[left]"])
+    write_fake_seeds(root, job + 3, [STL_SUM] * 3, ["tasks=[sum]"])
+    main([str(root)])
+    console = capsys.readouterr().out
+    files_csv = read_csv(root / "report" / "report.csv")
+    rows = {row["choices"]: row for row in files_csv}
+    assert list(rows) == ["weighting=uncertainty", "weighting=gradnorm", "tasks=[left]", "tasks=[sum]"]
+    unc = rows["weighting=uncertainty"]
+    assert unc["run"] == "0,1,2,3" and rows["tasks=[sum]"]["run"] == "10,11,12"
+    assert (unc["n_seeds"], unc["n_runs"], unc["seeds"], unc["status"]) == ("3", "4", "0;1;2", "completed")
+    assert float(unc["test/left/accuracy"]) == pytest.approx(0.92)
+    assert float(unc["test/left/accuracy std"]) == pytest.approx(0.02)
+    assert float(unc["test/sum/mae std"]) == 0.0
+    # Δm% from the means: accuracy +15% -> -15, macro_f1 0, mae -25% -> -25, rmse 0: mean -10
+    assert float(unc["delta_m_pct"]) == pytest.approx(-10.0)
+    # ranked on the means: accuracy .92 beats .86, the other metrics tie (1.5): (1 + 3 * 1.5) / 4
+    assert float(unc["mean_rank"]) == 1.375 and float(rows["weighting=gradnorm"]["mean_rank"]) == 1.625
+    assert unc["path"].count(";") == 3  # every run of the group, the diverged one included
+    markdown = (root / "report" / "report.md").read_text()
+    assert "| completed | left,sum | 0.9200 ± 0.0200 | 0.8000 ± 0.0000 |" in markdown
+    assert markdown.splitlines()[2].endswith("| delta_m_pct | mean_rank | n_seeds |")
+    assert "| -10.00 | 1.38 | 3 of 4 |" in markdown and "| n/a | n/a | 3 |" in markdown
+    assert "3 of 4 seeds completed; left out of the mean: 3 (seed 3, diverged)" in markdown
+    assert "0.9200 ± 0.0200" in console and "3 of 4" in console

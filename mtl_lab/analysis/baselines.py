@@ -3,7 +3,9 @@
 From runs: a completed run that trained exactly one task is the baseline for that task's test metrics
 of every MTL run with the same ``data`` node (compared resolved, so ``data.seed: ${seed}`` compares the
 seed's value; the task selection is a top-level key, not part of ``data``). Several such runs for one
-task and data (seeds) are averaged.
+task and data (seeds) are averaged. For a seed group of MTL runs (:mod:`mtl_lab.analysis.seeds`) the
+single-task runs with the data of any of its averaged seeds are averaged: with ``data.seed: ${seed}``,
+seeds 0, 1, 2 of an MTL setting are compared with seeds 0, 1, 2 of the single-task runs.
 
 From a file (``mtl-report --baselines FILE``): a JSON object ``{"test/<task>/<metric>": value}``,
 e.g. ``{"test/left/accuracy": 0.95, "test/sum/mae": 1.19}``; it then replaces the runs as the source.
@@ -34,14 +36,17 @@ def is_single_task(run: Run) -> bool:
     return len(run.tasks) == 1
 
 
-def baselines_from_runs(run: Run, candidates: Sequence[Run], names: Sequence[str]) -> Baselines:
-    """Baselines for ``run``: completed single-task runs among ``candidates`` with the same data."""
+def baselines_from_runs(runs: Sequence[Run], candidates: Sequence[Run], names: Sequence[str]) -> Baselines:
+    """Baselines for ``runs`` (one run, or the averaged seeds of a group, all with the same tasks): the
+    completed single-task runs among ``candidates`` with the data of one of them, averaged."""
     sums: dict[str, list[float]] = {}
     sources: list[str] = []
+    data = [run.data for run in runs if run.data is not None]
+    tasks = runs[0].tasks
     for candidate, name_of_candidate in zip(candidates, names, strict=True):
-        if candidate is run or not is_single_task(candidate) or candidate.status != "completed":
+        if any(candidate is run for run in runs) or not is_single_task(candidate):
             continue
-        if candidate.data is None or candidate.data != run.data or candidate.tasks[0] not in run.tasks:
+        if candidate.status != "completed" or candidate.data not in data or candidate.tasks[0] not in tasks:
             continue
         used = False
         for name in task_metric_names(candidate.metrics, candidate.tasks[0]):

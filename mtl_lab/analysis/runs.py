@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from mtl_lab.errors import ConfigError
 from mtl_lab.summary import SUMMARY_FILE
@@ -25,12 +25,14 @@ NOISE_PREFIXES = ("hydra.", "hydra/", "paths.", "+hydra.", "++hydra.", "+paths."
 
 @dataclass
 class Run:
-    """One run directory: its summary, overrides and (resolved where possible) ``data`` node."""
+    """One run directory: its summary, overrides, (resolved where possible) ``data`` node and its saved
+    config as written (unresolved; None without ``.hydra/config.yaml``)."""
 
     path: Path
     summary: dict[str, Any]
     overrides: list[str] = field(default_factory=list)
     data: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
 
     @property
     def status(self) -> str:
@@ -73,12 +75,18 @@ def _read_overrides(run_dir: Path) -> list[str]:
     return [str(o) for o in overrides] if OmegaConf.is_list(overrides) else []
 
 
-def _read_data_node(run_dir: Path) -> dict[str, Any] | None:
-    """The run's ``data`` node, resolved against its own config (``${seed}``); None without a config."""
+def _read_config(run_dir: Path) -> DictConfig | None:
     path = run_dir / ".hydra" / "config.yaml"
     if not path.is_file():
         return None
     cfg = OmegaConf.load(path)
+    return cfg if isinstance(cfg, DictConfig) else None
+
+
+def _data_node(cfg: DictConfig | None) -> dict[str, Any] | None:
+    """The run's ``data`` node, resolved against its own config (``${seed}``); None without a config."""
+    if cfg is None:
+        return None
     node = cfg.get("data")
     if node is None:
         return None
@@ -92,8 +100,13 @@ def load_run(run_dir: str | Path) -> Run:
     """Load one run directory (it must hold ``summary.json``)."""
     run_dir = Path(run_dir)
     summary = _read_json(run_dir / SUMMARY_FILE)
+    cfg = _read_config(run_dir)
     return Run(
-        path=run_dir, summary=summary, overrides=_read_overrides(run_dir), data=_read_data_node(run_dir)
+        path=run_dir,
+        summary=summary,
+        overrides=_read_overrides(run_dir),
+        data=_data_node(cfg),
+        config=None if cfg is None else OmegaConf.to_container(cfg, resolve=False),  # type: ignore[arg-type]
     )
 
 
@@ -129,10 +142,10 @@ def run_names(runs: Sequence[Run]) -> list[str]:
     return ["/".join(p[common:]) for p in parts]
 
 
-def run_labels(runs: Sequence[Run]) -> list[str]:
-    """What distinguishes each run: its choices minus those every run shares (all of them for one run)."""
-    choices = [run.choices for run in runs]
-    shared = set.intersection(*(set(c) for c in choices)) if len(runs) > 1 else set()
+def choice_labels(choices: Sequence[list[str]]) -> list[str]:
+    """What distinguishes each run (or seed group) given its choices: the choices minus those every one
+    shares (all of them for one)."""
+    shared = set.intersection(*(set(c) for c in choices)) if len(choices) > 1 else set()
     labels = []
     for own in choices:
         distinct = [c for c in own if c not in shared]

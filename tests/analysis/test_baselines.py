@@ -26,7 +26,7 @@ def test_baselines_come_from_completed_single_task_runs_with_the_same_data(tmp_p
     write_fake_run(tmp_path / "right", {"test/right/accuracy": 0.5})  # a task the MTL run lacks
     runs = discover_runs([tmp_path])
     names = [r.path.name for r in runs]
-    found = baselines_from_runs(runs[names.index("mtl")], runs, names)
+    found = baselines_from_runs([runs[names.index("mtl")]], runs, names)
     assert found.values == pytest.approx({"test/left/accuracy": 0.7, "test/sum/mae": 2.0})
     assert sorted(found.sources) == ["left_s0", "left_s1", "sum"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fake_runs import write_fake_run
 
-from mtl_lab.analysis.runs import discover_runs, run_labels, run_names
+from mtl_lab.analysis.runs import Run, choice_labels, discover_runs, run_names
 from mtl_lab.errors import ConfigError
 
 METRICS = {"test/left/accuracy": 0.9}
@@ -37,6 +37,10 @@ def test_missing_directory_or_no_summary_is_a_one_line_error(tmp_path: Path) -> 
         discover_runs([tmp_path / "bad"])
 
 
+def labels(runs: list[Run]) -> list[str]:
+    return choice_labels([run.choices for run in runs])
+
+
 def test_labels_are_the_differing_choices_without_hydra_and_paths(tmp_path: Path) -> None:
     common = ["trainer.max_epochs=2", "hydra.run.dir=x", "paths.log_dir=y"]
     a = write_fake_run(tmp_path / "a", METRICS, [*common, "weighting=gradnorm"])
@@ -45,11 +49,11 @@ def test_labels_are_the_differing_choices_without_hydra_and_paths(tmp_path: Path
     d = write_fake_run(tmp_path / "d", METRICS, [])
     runs = discover_runs([a, b, c, d])
     assert runs[0].choices == ["trainer.max_epochs=2", "weighting=gradnorm"]
-    assert run_labels(runs[:3]) == [
+    assert labels(runs[:3]) == [
         "weighting=gradnorm",
         "weighting=uncertainty seed=1",
         "(shared overrides)",
     ]
-    assert run_labels(runs)[3] == "(defaults)"
-    assert run_labels(runs[:1]) == ["trainer.max_epochs=2 weighting=gradnorm"]
+    assert labels(runs)[3] == "(defaults)"
+    assert labels(runs[:1]) == ["trainer.max_epochs=2 weighting=gradnorm"]
     assert run_names(runs) == ["a", "b", "c", "d"]
