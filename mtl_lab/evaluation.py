@@ -4,10 +4,11 @@
 ``paths.output_dir`` at the run directory, makes evaluation single-process (``trainer.devices=1``,
 ``num_nodes=1``, ``strategy=auto``: DDP would pad the split with repeated samples) and applies the
 user's overrides (Hydra's override grammar: ``key=value`` for an existing key, ``+key=value`` for a new
-one). :func:`evaluate_run` builds the datamodule and module with the library builders, loads the
+one). :func:`load_run` builds the datamodule and module with the library builders and loads the
 checkpoint's ``state_dict`` with ``torch.load(weights_only=True)`` (no pickled code runs; a Lightning
 checkpoint of mtl_lab holds only tensors, numbers, strings and containers, so no safe globals are
-added), tests (or validates) it with a Trainer that has no loggers, callbacks or checkpointing, and
+added); ``mtl-eval``, ``mtl-predict`` and ``mtl-export`` all load a run this way. :func:`evaluate_run`
+tests (or validates) the loaded run with a Trainer that has no loggers, callbacks or checkpointing, and
 writes ``eval.json``. An existing ``eval.json`` is first renamed ``eval.<n>.json`` (next free n): the
 latest evaluation is always ``eval.json`` and earlier ones are kept.
 """
@@ -19,7 +20,7 @@ import difflib
 import json
 import pickle
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,12 @@ from hydra.core.override_parser.types import OverrideType
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from mtl_lab.data.datamodule import BaseDataModule
 from mtl_lab.data.preprocessing_file import load_preprocessing
 from mtl_lab.errors import ConfigError, unknown_choice
 from mtl_lab.experiment import build_datamodule, build_module, build_trainer, describe_tasks
 from mtl_lab.models.model import upgrade_state_dict
+from mtl_lab.module import MultiTaskModule
 from mtl_lab.summary import SUMMARY_FILE, collect_metrics, read_summary
 
 EVAL_FILE = "eval.json"
@@ -180,6 +183,54 @@ def _write_keeping_previous(record: Mapping[str, Any], path: Path) -> Path | Non
     return kept
 
 
+@dataclass
+class LoadedRun:
+    """A finished run ready to use again: its config (overrides applied), the checkpoint chosen, the data
+    (given the run's saved preprocessing) and the module holding the checkpoint's model weights."""
+
+    cfg: DictConfig
+    checkpoint: Path
+    datamodule: BaseDataModule
+    module: MultiTaskModule
+
+
+#: Builds the data of a loaded run from its config and its saved preprocessing (None: the run has none).
+DataBuilder = Callable[[DictConfig, Mapping[str, Any] | None], BaseDataModule]
+
+
+def run_datamodule(cfg: DictConfig, preprocessing: Mapping[str, Any] | None) -> BaseDataModule:
+    """The run's datamodule as ``mtl-train`` built it, using the saved preprocessing when there is one."""
+    datamodule = build_datamodule(cfg)
+    if preprocessing is not None:
+        datamodule.load_preprocessing_state(preprocessing)
+    return datamodule
+
+
+def load_run(
+    run_dir: str | Path, cfg: DictConfig, ckpt: str = "best", build_data: DataBuilder = run_datamodule
+) -> LoadedRun:
+    """The run at ``run_dir`` with config ``cfg`` (:func:`load_run_config`): checkpoint ``ckpt`` resolved
+    and read with ``weights_only=True``, the data built by ``build_data`` from ``preprocessing.json``, the
+    module built with the library builders and the checkpoint's model weights loaded (a weighting's state
+    plays no part in using a trained model)."""
+    run_dir = Path(run_dir)
+    checkpoint = resolve_checkpoint(run_dir, ckpt)
+    state_dict = load_state_dict(checkpoint)
+    if isinstance(cfg.get("seed"), int):
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = build_data(cfg, load_preprocessing(run_dir))
+    module = build_module(cfg, datamodule)
+    model_state = {
+        k[len("model.") :]: v for k, v in upgrade_state_dict(state_dict).items() if k.startswith("model.")
+    }
+    try:
+        module.model.load_state_dict(model_state)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise ConfigError(f"ckpt: {checkpoint}: does not fit the run's model ({first})") from None
+    return LoadedRun(cfg=cfg, checkpoint=checkpoint, datamodule=datamodule, module=module)
+
+
 def evaluate_run(
     run_dir: str | Path, ckpt: str = "best", split: str = "test", overrides: Sequence[str] = ()
 ) -> EvalResult:
@@ -193,31 +244,15 @@ def evaluate_run(
     if split not in SPLITS:
         raise unknown_choice("split", split, SPLITS, "split")
     run_dir = Path(run_dir)
-    cfg = load_run_config(run_dir, overrides)
-    checkpoint = resolve_checkpoint(run_dir, ckpt)
-    state_dict = load_state_dict(checkpoint)
-    if isinstance(cfg.get("seed"), int):
-        pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = build_datamodule(cfg)
-    state = load_preprocessing(run_dir)
-    if state is not None:
-        datamodule.load_preprocessing_state(state)
-    module = build_module(cfg, datamodule)
-    model_state = {
-        k[len("model.") :]: v for k, v in upgrade_state_dict(state_dict).items() if k.startswith("model.")
-    }
-    try:  # the model only: a weighting's state plays no part in evaluation
-        module.model.load_state_dict(model_state)
-    except RuntimeError as err:
-        first = str(err).strip().splitlines()[0]
-        raise ConfigError(f"ckpt: {checkpoint}: does not fit the run's model ({first})") from None
+    run = load_run(run_dir, load_run_config(run_dir, overrides), ckpt)
+    cfg, checkpoint, datamodule = run.cfg, run.checkpoint, run.datamodule
     with open_dict(cfg):
         cfg.callbacks = None
         cfg.logger = None
         cfg.trainer.enable_checkpointing = False
     trainer = build_trainer(cfg, [])
-    run = trainer.test if split == "test" else trainer.validate
-    results = run(module, datamodule=datamodule, verbose=False)
+    test = trainer.test if split == "test" else trainer.validate
+    results = test(run.module, datamodule=datamodule, verbose=False)
     record = {
         "split": split,
         "checkpoint": str(checkpoint.resolve()),
