@@ -12,7 +12,7 @@ SWEEP_STAMP := $(shell date +%Y-%m-%d/%H-%M-%S_%6N)
 SWEEP_DIR ?= outputs/sweeps/$(SWEEP_STAMP)
 SWEEP_ARGS ?=
 
-.PHONY: setup train sweep test test-slow bench lint format clean
+.PHONY: setup train sweep bench-arch test test-slow bench lint format clean
 
 setup: $(VENV)/.installed
 
@@ -41,6 +41,18 @@ sweep: setup
 		| tee $(SWEEP_DIR)/timing.txt; \
 	$(BIN)/mtl-report $(SWEEP_DIR) && exit $$status
 
+# The MMoE paper's synthetic benchmark (Ma et al., KDD 2018, Fig. 4): shared-bottom, MMoE and PLE at task
+# correlations p = 0.5, 0.9, 1.0 with comparable parameter counts, ARCH_SEEDS seeds each, two jobs at a time
+# on one torch thread each, then mtl-report (mean ± std over the seeds per architecture and p).
+ARCH_SEEDS ?= 0,1,2
+ARCH_DIR ?= outputs/bench_arch/$(SWEEP_STAMP)
+bench-arch: setup
+	@test ! -e $(ARCH_DIR) || { echo "make bench-arch: $(ARCH_DIR) exists; not overwriting it" >&2; exit 1; }
+	OMP_NUM_THREADS=1 $(BIN)/mtl-train -m hydra/launcher=joblib experiment=mmoe_synthetic \
+		architecture=shared,mmoe,ple data.correlation=0.5,0.9,1.0 seed=$(ARCH_SEEDS) \
+		hydra.sweep.dir=$(ARCH_DIR) $(SWEEP_ARGS)
+	$(BIN)/mtl-report $(ARCH_DIR)
+
 test: setup
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
@@ -48,11 +60,13 @@ test-slow: setup
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 # Framework overhead against a bare LightningModule, every weighting's step time relative to `fixed`,
-# and data=table against the same data as in-memory tensors (epoch time; peak memory of a 1M-row table).
+# every architecture's step time (fixed, upgrad) relative to shared + fixed, and data=table against the
+# same data as in-memory tensors (epoch time; peak memory of a 1M-row table).
 # BENCH_ARGS: options both take, e.g. BENCH_ARGS="--rounds 5 --threads 2 --clock wall"
 bench: setup
 	cd benchmarks && $(abspath $(BIN))/python framework_overhead.py $(BENCH_ARGS)
 	cd benchmarks && $(abspath $(BIN))/python weighting_step_time.py $(BENCH_ARGS)
+	cd benchmarks && $(abspath $(BIN))/python architecture_step_time.py $(BENCH_ARGS)
 	cd benchmarks && $(abspath $(BIN))/python table_data.py $(BENCH_ARGS)
 
 lint: setup

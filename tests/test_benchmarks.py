@@ -52,3 +52,16 @@ def test_framework_overhead_prints_both_arms_against_the_plain_loop() -> None:
         assert re.search(rf"{arm}: \d+ ms/epoch, \d+\.\d{{3}}x plain \(median of 1 epochs;", out), arm
     assert re.search(r"mtl_lab / bare LightningModule: \d+\.\d{3}x", out)
     assert re.search(r"target mtl_lab <= 1.03x bare LightningModule: \d+\.\d{3}x (PASS|MISS)", out)
+
+
+def test_architecture_step_time_prints_a_row_per_architecture_with_its_statistics_cost() -> None:
+    result = _run("architecture_step_time.py", "--architectures", "shared", "--rounds", "1", "--steps", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "| architecture | fixed | upgrad (representation) | statistics cost | target |" in result.stdout
+    assert re.search(rf"\| shared \| 1\.00x \| {RATIO} \| {RATIO} \| <= 1.3x: (PASS|MISS) \|", result.stdout)
+
+
+def test_architecture_step_time_names_an_unknown_architecture_and_the_choices() -> None:
+    result = _run("architecture_step_time.py", "--architectures", "mmo")
+    assert result.returncode == 2
+    assert "--architectures: unknown mmo; choices: " in result.stderr.splitlines()[-1]
