@@ -110,6 +110,7 @@ def test_the_preset_gives_each_architecture_its_stated_size(architecture: str, t
     assert list(cfg.head.hidden_dims) == [8] and cfg.optimizer.lr == 1e-3 and cfg.weighting.name == "fixed"
 
 
+@pytest.mark.slow
 def test_a_short_mmoe_run_fits_both_tasks(tmp_path: Path) -> None:
     overrides = [
         "experiment=mmoe_synthetic",

@@ -105,6 +105,7 @@ def test_features_and_tasks_of_the_yaml_are_the_defaults(tmp_path: Path) -> None
     assert built.task_columns == default.task_columns and built.features == default.features
 
 
+@pytest.mark.slow
 def test_the_tasks_are_learnable_with_the_tabular_encoder(tmp_path: Path) -> None:
     overrides = ["data=recsys_synthetic", "data.rows=8000", "data.batch_size=512", "encoder=tabular"]
     overrides += ["encoder.hidden_dims=[32]", "optimizer.lr=1e-2", "trainer.max_epochs=8", *QUIET]
