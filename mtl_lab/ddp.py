@@ -47,6 +47,8 @@ _NOT_FORWARDED = ("hydra/launcher", "hydra/sweeper", "hydra.launcher", "hydra.sw
 _SET_FOR_RANKS = ("hydra.mode", "hydra.run.dir", "hydra.job.name", "hydra.output_subdir")
 
 _launched: list[HydraJobLauncher] = []
+#: Overrides the current job adds for its extra ranks (:func:`ddp_job`).
+_job_overrides: list[str] = []
 
 
 def _quoted(value: str) -> str:
@@ -70,7 +72,7 @@ def rank_command(local_rank: int) -> list[str]:
         key = override.key_or_group
         if not key.startswith(_NOT_FORWARDED) and key not in _SET_FOR_RANKS:
             command.append(override.input_line)
-    command += list(hydra.overrides.task)
+    command += [*hydra.overrides.task, *_job_overrides]
     command += [
         f"hydra.run.dir={_quoted(hydra.runtime.output_dir)}",
         f"hydra.job.name=train_ddp_process_{local_rank}",
@@ -167,13 +169,16 @@ class HydraJobDDPStrategy(DDPStrategy):
 
 
 @contextmanager
-def ddp_job() -> Iterator[None]:
-    """Scope of one job: afterwards its extra ranks have exited, its process group is destroyed (the
-    next job of a multirun initializes its own) and the DDP environment is as before."""
+def ddp_job(overrides: Sequence[str] = ()) -> Iterator[None]:
+    """Scope of one job: its extra ranks also get ``overrides`` (e.g. the ``resume=`` of a sweep job that
+    resumes); afterwards they have exited, its process group is destroyed (the next job of a multirun
+    initializes its own) and the DDP environment is as before."""
     saved = {key: os.environ.get(key) for key in DDP_ENV_KEYS}
+    _job_overrides[:] = overrides
     try:
         yield
     finally:
+        _job_overrides.clear()
         while _launched:
             _launched.pop().finish()
         if torch.distributed.is_available() and torch.distributed.is_initialized():

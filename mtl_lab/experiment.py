@@ -22,6 +22,7 @@ from pytorch_lightning.loggers import Logger
 from pytorch_lightning.utilities import rank_zero_only
 
 from mtl_lab import config as _config  # noqa: F401  (registers the metric_mode resolver)
+from mtl_lab import lifecycle
 from mtl_lab.callbacks import TrainThroughput, collect_summary_fields
 from mtl_lab.data import DATAMODULES, BaseDataModule
 from mtl_lab.data.preprocessing_file import save_preprocessing
@@ -32,8 +33,9 @@ from mtl_lab.models.heads import HEADS
 from mtl_lab.models.model import MultiTaskModel
 from mtl_lab.module import MultiTaskModule
 from mtl_lab.names import logged_metric_names
-from mtl_lab.summary import SUMMARY_FILE, RunSummary, collect_metrics, write_summary
+from mtl_lab.summary import SUMMARY_FILE, RunSummary, collect_metrics, error_line, write_summary
 from mtl_lab.tasks import TaskSpec
+from mtl_lab.transfer import TRANSFER_KEYS, transfer_callbacks
 from mtl_lab.typecheck import check_target_node, check_value
 from mtl_lab.weighting import WEIGHTINGS, Weighting
 
@@ -156,6 +158,8 @@ RUN_KEYS: dict[str, Any] = {
     "optimized_metric": str,
     "test": bool,
     "check_divergence_every_n_steps": int,
+    **TRANSFER_KEYS,
+    **lifecycle.LIFECYCLE_KEYS,
 }
 
 
@@ -168,7 +172,9 @@ def build_experiment(cfg: DictConfig) -> Experiment:
     check_optimized_metric(str(cfg.optimized_metric), datamodule.tasks)
     module = build_module(cfg, datamodule)
     throughput = TrainThroughput()
-    trainer = build_trainer(cfg, [throughput, *module.model.architecture.callbacks()])
+    callbacks = [throughput, *module.model.architecture.callbacks(), *transfer_callbacks(cfg, module)]
+    trainer = build_trainer(cfg, [*callbacks, *lifecycle.lifecycle_callbacks(cfg)])
+    lifecycle.use_atomic_checkpoints(trainer)
     return Experiment(cfg=cfg, datamodule=datamodule, module=module, trainer=trainer, throughput=throughput)
 
 
@@ -185,7 +191,7 @@ def _best_checkpoint(experiment: Experiment) -> str | None:
     callback = experiment.checkpoint_callback
     if callback is None:
         return None
-    for path in (callback.best_model_path, callback.last_model_path):
+    for path in (callback.best_model_path, lifecycle.last_checkpoint_path(experiment.trainer)):
         if path and Path(path).is_file():
             return str(path)
     return None
@@ -204,25 +210,6 @@ def _optimized_value(experiment: Experiment, metrics: Mapping[str, float]) -> fl
     return metrics.get(name)
 
 
-def _error_line(err: BaseException) -> str:
-    if isinstance(err, (KeyboardInterrupt, SystemExit)):  # Lightning turns Ctrl-C into SystemExit(1)
-        return "interrupted"
-    return f"{type(err).__name__}: {err}".splitlines()[0]
-
-
-def _build_failure(cfg: DictConfig, err: BaseException, wall_time_s: float) -> RunSummary:
-    """The summary of a run that failed before training: no tasks, no metrics, the error's first line."""
-    seed = cfg.get("seed")
-    return RunSummary(
-        status="failed",
-        tasks={},
-        optimized_metric={"name": str(cfg.get("optimized_metric")), "value": None},
-        wall_time_s=wall_time_s,
-        seed=seed if isinstance(seed, int) else None,
-        error=_error_line(err),
-    )
-
-
 def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> RunSummary:
     """Seed, build, fit, test with the best checkpoint, write ``summary.json`` (rank 0) and return it.
 
@@ -239,11 +226,13 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
     try:
         experiment = build_experiment(cfg)
+        resume_from = lifecycle.prepare_resume(cfg, output, experiment.trainer)
         if rank_zero_only.rank == 0:
             save_preprocessing(experiment.datamodule.preprocessing_state(), output)
     except BaseException as err:
         if rank_zero_only.rank == 0 and not earlier:
-            write_summary(_build_failure(cfg, err, time.perf_counter() - started), output / SUMMARY_FILE)
+            failure = RunSummary.failure(cfg, err, time.perf_counter() - started)
+            write_summary(failure, output / SUMMARY_FILE)
         raise
     trainer, module = experiment.trainer, experiment.module
     summary = RunSummary(
@@ -253,9 +242,10 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         resolved = OmegaConf.to_container(cfg, resolve=True)
         for logger in trainer.loggers:
             logger.log_hyperparams(resolved)  # type: ignore[arg-type]
-        trainer.fit(module, datamodule=experiment.datamodule)
+        trainer.fit(module, datamodule=experiment.datamodule, ckpt_path=resume_from)
         summary.weights = _coefficients(module)  # at the end of training, before the best checkpoint loads
-        summary.metrics = collect_metrics(trainer.callback_metrics)
+        logged = {**lifecycle.restored_metrics(trainer.callbacks), **trainer.callback_metrics}
+        summary.metrics = collect_metrics(logged)  # values logged before a resume included
         if cfg.get("test", True):
             checkpoint = _best_checkpoint(experiment)
             results = trainer.test(
@@ -270,7 +260,7 @@ def run_experiment(cfg: DictConfig, output_dir: str | Path | None = None) -> Run
         raise
     except BaseException as err:
         summary.status = "failed"
-        summary.error = _error_line(err)
+        summary.error = error_line(err)
         raise
     finally:
         summary.weights = summary.weights or _coefficients(module)

@@ -26,13 +26,17 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from mtl_lab.errors import unknown_choice
+from mtl_lab.errors import ConfigError, unknown_choice
 
 if TYPE_CHECKING:  # the architectures' package imports the weighting contract, which imports this module
     from mtl_lab.batch import ModelOutput
     from mtl_lab.models.architectures import Architecture
 
 GRAD_LEVELS = ("last_shared_layer", "params", "representation")
+FROZEN_LEVEL = (
+    "every parameter it depends on is frozen (freeze=...), so there is no task gradient to measure; "
+    "use another grad_level or freeze less"
+)
 STATISTICS = frozenset({"global_losses", "grad_norms", "gramian"})
 
 
@@ -148,14 +152,20 @@ def gramian(
 def level_inputs(
     architecture: Architecture, output: ModelOutput, level: str
 ) -> tuple[list[Tensor], list[Tensor] | None]:
-    """What task gradients are taken w.r.t. at ``level``, and the one-pass views when they exist."""
+    """What task gradients are taken w.r.t. at ``level``, and the one-pass views when they exist; frozen
+    parameters are left out, and a level left with nothing trainable is a one-line :class:`ConfigError`."""
     if level not in GRAD_LEVELS:
         raise unknown_choice("grad_level", level, GRAD_LEVELS, "gradient level")
     if level == "representation":
+        if not all(shared.requires_grad for shared in output.shared):
+            raise ConfigError(f"grad_level {level!r}: {FROZEN_LEVEL}")
         return list(output.shared), one_pass_views(output.features, output.shared)
     params = (
         architecture.last_shared_parameters()
         if level == "last_shared_layer"
         else architecture.shared_parameters()
     )
-    return [p for p in params if p.requires_grad], None
+    trainable = [p for p in params if p.requires_grad]
+    if not trainable:
+        raise ConfigError(f"grad_level {level!r}: {FROZEN_LEVEL}")
+    return trainable, None

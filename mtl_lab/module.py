@@ -212,15 +212,25 @@ class MultiTaskModule(pl.LightningModule):
             batch_idx
         ):
             return
+        self.check_divergence()
+
+    def check_divergence(self) -> None:
+        """Raise :class:`DivergenceError` if a step recorded since the last check diverged on any rank
+        (a collective under DDP: call it on every rank); then forget the recorded steps."""
         reduce_min = None
         if self._trainer is not None and self.trainer.world_size > 1:
             strategy = self.trainer.strategy
             reduce_min = lambda t: strategy.reduce(t.clone(), reduce_op=ReduceOp.MIN)  # noqa: E731
         self.divergence.check(reduce_min)
 
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        """The optimizer step, then the weighting's hook: before any ``on_train_batch_end``, so a checkpoint
+        written there holds the weighting's state after the step (:mod:`mtl_lab.lifecycle`)."""
+        super().optimizer_step(*args, **kwargs)
+        self.weighting.on_after_optimizer_step()
+
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         self.current_step = None
-        self.weighting.on_after_optimizer_step()
 
     def on_train_epoch_end(self) -> None:
         self.weighting.on_train_epoch_end()

@@ -1,10 +1,13 @@
 """``mtl-report <dir>... [--baselines FILE] [--out DIR]``: compare runs from their ``summary.json``.
 
 Reads every run directory at or below the given directories (single runs, multirun directories,
-any nesting), prints one row per run (overridden choices, per-task test metrics, Δm%, mean rank) and
-writes ``report.csv``, ``report.md``, ``metrics_<task>.png`` and ``weights.png`` into ``--out``
-(default: ``<dir>/report`` for one input directory, ``./report`` for several). Only the output
-directory is written; a directory that is itself a run (holds ``summary.json``) is refused.
+any nesting), prints one row per run — runs that differ only in ``seed`` are one row: mean ± std over
+the seeds and their number, ``n_seeds`` (:mod:`mtl_lab.analysis.seeds`) — with the overridden choices,
+per-task test metrics, Δm% and mean rank, and writes ``report.csv``, ``report.md``,
+``metrics_<task>.png``, ``weights.png`` and, when a run started from another listed run
+(``init_from``), ``forgetting.csv`` (:mod:`mtl_lab.analysis.forgetting`) into ``--out`` (default:
+``<dir>/report`` for one input directory, ``./report`` for several). Only the output directory is
+written; a directory that is itself a run (holds ``summary.json``) is refused.
 """
 
 from __future__ import annotations
@@ -17,6 +20,14 @@ from pathlib import Path
 
 from mtl_lab.analysis.baselines import load_baselines_file
 from mtl_lab.analysis.comparison import Comparison, compare_runs
+from mtl_lab.analysis.forgetting import (
+    FORGETTING_FILE,
+    Forgetting,
+    find_forgetting,
+    forgetting_markdown,
+    format_forgetting,
+    write_forgetting_csv,
+)
 from mtl_lab.analysis.plots import plot_metric_bars, plot_weight_trajectories
 from mtl_lab.analysis.runs import discover_runs
 from mtl_lab.analysis.tables import format_table, write_csv, write_markdown
@@ -31,6 +42,8 @@ class ReportFiles:
     csv: Path
     markdown: Path
     figures: list[Path]
+    forgetting: Forgetting
+    forgetting_csv: Path | None
 
 
 def default_out_dir(inputs: Sequence[str | Path]) -> Path:
@@ -56,8 +69,11 @@ def make_report(
     if weights is not None:
         figures.append(weights)
     csv_path = write_csv(comparison, out / "report.csv")
-    md_path = write_markdown(comparison, out / "report.md", figures)
-    return ReportFiles(comparison, out, csv_path, md_path, figures)
+    forgetting = find_forgetting(runs)
+    md_path = write_markdown(comparison, out / "report.md", figures, forgetting_markdown(forgetting))
+    (out / FORGETTING_FILE).unlink(missing_ok=True)  # an earlier report's: replaced, or gone without rows
+    forgetting_csv = write_forgetting_csv(forgetting, out / FORGETTING_FILE) if forgetting.rows else None
+    return ReportFiles(comparison, out, csv_path, md_path, figures, forgetting, forgetting_csv)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -79,7 +95,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(format_table(files.comparison))
     for note in files.comparison.notes:
         print(f"note: {note}")
-    print(f"wrote {files.csv}, {files.markdown}, " + ", ".join(str(f) for f in files.figures))
+    if files.forgetting.rows:
+        print("\nForgetting (before: the source run, after: the run started from it; < 0 is forgetting):")
+        print(format_forgetting(files.forgetting))
+    for note in files.forgetting.notes:
+        print(f"note: {note}")
+    written = [files.csv, files.markdown, *([files.forgetting_csv] if files.forgetting_csv else [])]
+    print(f"wrote {', '.join(map(str, written + files.figures))}")
 
 
 if __name__ == "__main__":

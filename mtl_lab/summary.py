@@ -8,7 +8,8 @@ final coefficient}), ``optimized_metric`` ({name, value}: the best checkpoint's 
 checkpoint monitors it), ``wall_time_s``, ``train_samples_per_s``, ``checkpoint`` (best checkpoint
 path, else the last one, else null), ``seed``; ``diverged_at_step`` and ``error`` when relevant.
 Callbacks add their own top-level fields (:class:`mtl_lab.callbacks.SummaryContributor`), e.g.
-``task_affinity``; they never replace the fields above.
+``task_affinity``, or ``resumed_from`` ({step, epoch, checkpoint}) for a run continued with ``resume=``;
+they never replace the fields above.
 """
 
 from __future__ import annotations
@@ -43,6 +44,20 @@ class RunSummary:
     #: Top-level fields contributed by callbacks (``summary_fields()``), written after the fields above.
     callback_fields: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def failure(cls, cfg: Mapping[str, Any], err: BaseException, wall_time_s: float) -> RunSummary:
+        """A run that failed before training (``cfg``: its config): no tasks, no metrics, the error's
+        first line."""
+        seed = cfg.get("seed")
+        return cls(
+            status="failed",
+            tasks={},
+            optimized_metric={"name": str(cfg.get("optimized_metric")), "value": None},
+            wall_time_s=wall_time_s,
+            seed=seed if isinstance(seed, int) else None,
+            error=error_line(err),
+        )
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         extra = data.pop("callback_fields")
@@ -71,6 +86,13 @@ def write_summary(summary: RunSummary, path: str | Path) -> Path:
     tmp.write_text(json.dumps(summary.to_json(), indent=2, sort_keys=False) + "\n")
     tmp.replace(path)
     return path
+
+
+def error_line(err: BaseException) -> str:
+    """A summary's ``error``: the exception's first line, ``interrupted`` for Ctrl-C."""
+    if isinstance(err, (KeyboardInterrupt, SystemExit)):  # Lightning turns Ctrl-C into SystemExit(1)
+        return "interrupted"
+    return f"{type(err).__name__}: {err}".splitlines()[0]
 
 
 def read_summary(path: str | Path) -> dict[str, Any]:

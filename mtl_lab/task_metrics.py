@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -62,6 +63,36 @@ class TaskMetrics(nn.Module):
             collection.reset()
         self._train_updated.clear()
         return values
+
+    def train_state(self, any_rank: Callable[[list[bool]], list[bool]] | None = None) -> dict[str, Any]:
+        """The epoch's train-metric accumulators so far, for a checkpoint: a run resumed mid-epoch
+        computes the same epoch values. Under DDP (``any_rank`` as in :meth:`compute_train`; a
+        collective: call it on every rank) the accumulators of every rank, reduced."""
+        updated = [t in self._train_updated for t in self.task_names]
+        if any_rank is not None:
+            updated = any_rank(updated)
+        metrics = {}
+        for task, collection in self.train_metrics.items():
+            for name, metric in collection.items(keep_base=True, copy_state=False):
+                with metric.sync_context(should_sync=any_rank is not None):
+                    state = dict(metric.metric_state)
+                metrics[f"{task}/{name}"] = {"state": state, "updates": metric.update_count}
+        return {
+            "updated": [t for t, u in zip(self.task_names, updated, strict=True) if u],
+            "metrics": metrics,
+        }
+
+    def load_train_state(self, state: Mapping[str, Any]) -> None:
+        """Continue the epoch's train metrics from :meth:`train_state` (under DDP on one rank only: the
+        others start empty, and the epoch's reduction adds them up)."""
+        self._train_updated = set(state["updated"])
+        for task, collection in self.train_metrics.items():
+            for name, metric in collection.items(keep_base=True, copy_state=False):
+                saved = state["metrics"][f"{task}/{name}"]
+                for key, value in saved["state"].items():
+                    setattr(metric, key, value)
+                metric._update_count = saved["updates"]
+                metric._computed = None
 
     def eval_metric_objects(self, split: str) -> dict[str, Metric]:
         """Every task's ``split`` metric objects by logged name (Lightning computes them at epoch end)."""

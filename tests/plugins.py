@@ -1,18 +1,20 @@
 """Test plug-ins, loaded by dotted path the way users plug in their own classes
 (``weighting.name=plugins:NaNAfter``, ``data.name=plugins:PartialLabels``,
 ``+callbacks.rank_check._target_=plugins.RankConsistencyCheck``, ``weighting.name=plugins:SideBySide``,
-``+hydra.callbacks.kill._target_=plugins.KillAtJob``)."""
+``+hydra.callbacks.kill._target_=plugins.KillAtJob``, ``+callbacks.kill._target_=plugins.SigkillAt``)."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback as HydraCallback
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import Callback
@@ -229,3 +231,32 @@ class KillAtJob(HydraCallback):
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.hydra.job.num == self.num:
             os._exit(137)
+
+
+class SigkillAt(Callback):
+    """``kill -9`` of its process group (the run, its loader workers and DDP ranks: the CLI tests run each
+    command in a group of its own) as training step ``step`` starts (``at: test``: as testing starts),
+    only in multirun job ``job`` when given, and only once when ``once`` names a marker file (created
+    just before the kill), so the same command run again goes on."""
+
+    def __init__(self, step: int = 0, at: str = "train", job: int | None = None, once: str | None = None):
+        self.step, self.at, self.job, self.once = step, at, job, once
+
+    def _kill(self) -> None:
+        if self.job is not None and (not HydraConfig.initialized() or HydraConfig.get().job.num != self.job):
+            return
+        if self.once is not None:
+            if Path(self.once).exists():
+                return
+            Path(self.once).touch()
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if self.at == "train" and trainer.global_step == self.step:
+            self._kill()
+
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.at == "test":
+            self._kill()

@@ -19,6 +19,7 @@ from mtl_lab.callbacks import TaskAffinity
 from mtl_lab.config import config_dir
 from mtl_lab.data.table import TableDataModule
 from mtl_lab.experiment import build_experiment
+from mtl_lab.lifecycle import LastCheckpoint
 from mtl_lab.loggers import WandbRunLogger
 from mtl_lab.models.architectures import ARCHITECTURES
 from mtl_lab.module import MultiTaskModule
@@ -153,7 +154,8 @@ def test_every_config_file_composes_and_builds(
         kinds = {type(c) for c in experiment.trainer.callbacks}
         assert {ModelCheckpoint, EarlyStopping, RichProgressBar, LearningRateMonitor} <= kinds
         checkpoint = experiment.checkpoint_callback
-        assert checkpoint.monitor == "val/loss" and checkpoint.mode == "min" and checkpoint.save_last
+        assert checkpoint.monitor == "val/loss" and checkpoint.mode == "min" and not checkpoint.save_last
+        assert LastCheckpoint in kinds  # mtl_lab writes checkpoints/last.ckpt
     if config_file == "trainer/ddp_cpu":
         strategy = experiment.trainer.strategy
         assert isinstance(strategy, DDPStrategy) and strategy.process_group_backend == "gloo"

@@ -26,6 +26,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from mtl_lab.batch import Batch, InputSpec
+from mtl_lab.data.resumable_loader import ResumableLoader, training_loader
 from mtl_lab.errors import ConfigError, DataError, unknown_choice
 from mtl_lab.registry import Registry
 from mtl_lab.tasks import TaskSpec
@@ -192,21 +193,33 @@ class MultiTaskDataModule(BaseDataModule):
             counts[name] = {t: labelled_samples(split.masks.get(t), len(split)) for t in self.tasks}
         return counts
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader[Batch]:
+    def _loader(self, split: str) -> DataLoader[Batch]:
         return DataLoader(
             TensorMultiTaskDataset(self.split(split)),
-            batch_size=self.batch_size if split == "train" else self.eval_batch_size,
-            shuffle=shuffle,
+            batch_size=self.eval_batch_size,
             num_workers=self.num_workers,
             collate_fn=identity_collate,
             persistent_workers=self.num_workers > 0,
         )
 
-    def train_dataloader(self) -> DataLoader[Batch]:
-        return self._loader("train", shuffle=True)
+    def train_dataloader(self) -> ResumableLoader:
+        """Shuffled from (``seed``, epoch), this rank's share under DDP, its position checkpointed
+        (:mod:`mtl_lab.data.resumable_loader`)."""
+        trainer = self.trainer
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        return training_loader(
+            TensorMultiTaskDataset(self.split("train")),
+            self.batch_size,
+            self.seed,
+            replicas,
+            rank,
+            num_workers=self.num_workers,
+            collate_fn=identity_collate,
+            persistent_workers=self.num_workers > 0,
+        )
 
     def val_dataloader(self) -> DataLoader[Batch]:
-        return self._loader("val", shuffle=False)
+        return self._loader("val")
 
     def test_dataloader(self) -> DataLoader[Batch]:
-        return self._loader("test", shuffle=False)
+        return self._loader("test")

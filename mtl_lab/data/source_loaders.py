@@ -26,6 +26,7 @@ from typing import Any
 from torch.utils.data import DataLoader, DistributedSampler, IterableDataset
 
 from mtl_lab.batch import Batch, concat_batches
+from mtl_lab.data.resumable_loader import StepPosition
 from mtl_lab.errors import ConfigError, DataError
 
 COMBINED_MODES = ("cycle", "min_size")
@@ -106,10 +107,11 @@ class SourcePasses:
             return next(self._start())
 
 
-class CombinedSources:
+class CombinedSources(StepPosition):
     """One concatenated batch of every source per step (``cycle`` or ``min_size``, module docstring).
 
-    ``epoch`` returns the current epoch when an iteration starts (the Trainer's; 0 outside one).
+    ``epoch`` returns the current epoch when an iteration starts (the Trainer's; 0 outside one). Its
+    position within an epoch is checkpointed (:class:`~mtl_lab.data.resumable_loader.StepPosition`).
     """
 
     def __init__(self, loaders: Mapping[str, Any], mode: str, epoch: Callable[[], int]) -> None:
@@ -126,8 +128,8 @@ class CombinedSources:
     def __iter__(self) -> Iterator[Batch]:
         epoch, steps = self.epoch(), len(self)
         passes = [SourcePasses(loader, epoch, stride=steps + 1) for loader in self.loaders.values()]
-        for _ in range(steps):
-            yield concat_batches([source.next() for source in passes])
+        batches = (concat_batches([source.next() for source in passes]) for _ in range(steps))
+        yield from self.positioned(epoch, batches)
 
 
 class SourcesInTurn:

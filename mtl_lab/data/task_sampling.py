@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from mtl_lab.batch import Batch
+from mtl_lab.data.resumable_loader import StepPosition
 from mtl_lab.data.source_loaders import SourcePasses, loader_length
 from mtl_lab.errors import ConfigError, unknown_choice
 
@@ -46,10 +47,11 @@ def draw_sources(probabilities: Sequence[float], steps: int, seed: int, epoch: i
     return rng.choice(len(probabilities), size=steps, p=np.asarray(probabilities)).tolist()
 
 
-class SampledSources:
+class SampledSources(StepPosition):
     """Training loader of ``data.mode=sample``: one drawn source's batch per step (module docstring).
 
-    ``epoch`` returns the current epoch when an iteration starts (the Trainer's; 0 outside one).
+    ``epoch`` returns the current epoch when an iteration starts (the Trainer's; 0 outside one). Its
+    position within an epoch is checkpointed (:class:`~mtl_lab.data.resumable_loader.StepPosition`).
     """
 
     def __init__(
@@ -76,5 +78,4 @@ class SampledSources:
         passes = {
             name: SourcePasses(loader, epoch, stride=len(self) + 1) for name, loader in self.loaders.items()
         }
-        for name in self.draws(epoch):
-            yield passes[name].next()
+        yield from self.positioned(epoch, (passes[name].next() for name in self.draws(epoch)))

@@ -3,8 +3,8 @@
 - :class:`HeldEntries`: learnable per-task parameters (uncertainty's log-variances, GradNorm's weights)
   are moved by the model's optimizer, whose momentum (Adam) moves an entry even when its gradient is 0.
   The strategy remembers the missing tasks' entries in ``forward`` and puts them back in
-  ``on_after_optimizer_step``. Under gradient accumulation the hook runs after every micro-batch, so a
-  task missing from the LAST micro-batch of an optimizer step keeps its value of that micro-batch.
+  ``on_after_optimizer_step`` (run after every optimizer step). Under gradient accumulation a task
+  missing from the LAST micro-batch of an optimizer step keeps its value of that micro-batch.
 - :func:`upgrade_scalar_counters`: counters that became per task ([K]) were one scalar in checkpoints
   written before; such a scalar is expanded to every task on load.
 """
