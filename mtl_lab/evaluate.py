@@ -11,7 +11,8 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from mtl_lab.errors import ConfigError, MtlLabError
+from mtl_lab.cli_arguments import split_own_arguments
+from mtl_lab.errors import MtlLabError
 from mtl_lab.evaluation import evaluate_run
 from mtl_lab.summary import SUMMARY_FILE, format_results_table, read_summary
 
@@ -24,17 +25,7 @@ OWN_KEYS = ("run", "ckpt", "split")
 
 def split_arguments(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
     """``run=``/``ckpt=``/``split=`` values, and the config overrides (everything else)."""
-    own: dict[str, str] = {}
-    overrides = []
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if sep and key in OWN_KEYS:
-            own[key] = value
-        else:
-            overrides.append(arg)
-    if not own.get("run"):
-        raise ConfigError("run: missing; pass run=<run dir>")
-    return own, overrides
+    return split_own_arguments(argv, OWN_KEYS, {"run": "run=<run dir>"})
 
 
 def main(argv: Sequence[str] | None = None) -> None:

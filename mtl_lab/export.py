@@ -14,6 +14,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from mtl_lab.cli_arguments import split_own_arguments
 from mtl_lab.errors import ConfigError, MtlLabError
 from mtl_lab.model_export import export_run
 
@@ -29,18 +30,8 @@ OWN_KEYS = ("run", "format", "ckpt", "output", "overwrite")
 
 def split_arguments(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
     """mtl-export's own values (:data:`OWN_KEYS`), and the config overrides (everything else)."""
-    own: dict[str, str] = {}
-    overrides = []
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if sep and key in OWN_KEYS:
-            own[key] = value
-        else:
-            overrides.append(arg)
-    if not own.get("run"):
-        raise ConfigError("run: missing; pass run=<run dir>")
-    if not own.get("format"):
-        raise ConfigError("format: missing; pass format=onnx or format=torchscript")
+    required = {"run": "run=<run dir>", "format": "format=onnx or format=torchscript"}
+    own, overrides = split_own_arguments(argv, OWN_KEYS, required)
     if own.get("overwrite", "false").lower() not in ("true", "false"):
         raise ConfigError(f"overwrite: expected true or false, got {own['overwrite']!r}")
     return own, overrides

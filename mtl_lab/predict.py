@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 
+from mtl_lab.cli_arguments import split_own_arguments
 from mtl_lab.ddp import ddp_job
 from mtl_lab.errors import ConfigError, MtlLabError
 from mtl_lab.prediction import predict_run
@@ -53,18 +54,7 @@ def _columns(value: str) -> list[str]:
 
 def split_arguments(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
     """mtl-predict's own values (:data:`OWN_KEYS`), and the config overrides (everything else)."""
-    own: dict[str, str] = {}
-    overrides = []
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if sep and key in OWN_KEYS:
-            own[key] = value
-        else:
-            overrides.append(arg)
-    for key in ("run", "output"):
-        if not own.get(key):
-            raise ConfigError(f"{key}: missing; pass {key}=<{'run dir' if key == 'run' else 'file'}>")
-    return own, overrides
+    return split_own_arguments(argv, OWN_KEYS, {"run": "run=<run dir>", "output": "output=<file>"})
 
 
 def main(argv: Sequence[str] | None = None) -> None:
