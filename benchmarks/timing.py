@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
@@ -43,6 +44,9 @@ def use_clock(name: str) -> None:
 
 
 def now() -> float:
+    """The clock, once the work queued on a CUDA device is done (a GPU step's time, not its launch's)."""
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
     return _clock()
 
 

@@ -15,6 +15,7 @@ coefficients, torchjd's solver included) at its default level, in ms; the rest o
 
     python benchmarks/weighting_step_time.py [--rounds 3] [--steps 20] [--warmup 3] [--threads 1]
         [--weightings upgrad,gradnorm]   (default: every registered weighting)
+        [--accelerator gpu --precision bf16-mixed --clock wall]   (default: cpu, 32-true, cpu clock)
 
 Targets (CPU): ``gradnorm`` <= 1.15x ``fixed``; Gramian strategies at representation level <= 1.3x
 ``fixed`` at K = 10.
@@ -126,7 +127,8 @@ def run_setting(
 ) -> None:
     batch = 128 if "multi_digits" in base[0] else 100
     size = batch * (args.steps + args.warmup + 1)
-    data = [*base, f"data.train_size={size}", "data.val_size=16", "data.test_size=16"]
+    trainer = [f"trainer.accelerator={args.accelerator}", f"trainer.precision={args.precision}"]
+    data = [*base, f"data.train_size={size}", "data.val_size=16", "data.test_size=16", *trainer]
     datamodule = build_datamodule(compose_config([*data, *QUIET], out))
     datamodule.setup("fit")
     fixed = Variant("fixed", None)
@@ -185,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         "--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall time"
     )
     parser.add_argument(
+        "--accelerator", default="cpu", help="trainer.accelerator: cpu, or gpu (with --clock wall)"
+    )
+    parser.add_argument("--precision", default="32-true", help="trainer.precision, e.g. bf16-mixed")
+    parser.add_argument(
         "--weightings",
         type=lambda text: [name for name in text.split(",") if name],
         default=WEIGHTINGS.names(),
@@ -198,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     quiet_lightning()
     found, skipped = variants(args.weightings)
-    setting = f"CPU, {args.threads} thread(s), {args.clock} clock, torch {torch.__version__}"
+    setting = (
+        f"{args.accelerator.upper()} {args.precision}, {args.threads} thread(s), {args.clock} clock, "
+        f"torch {torch.__version__}"
+    )
     print(f"# Time per training step relative to `fixed` ({setting})")
     for reason in skipped:
         print(f"skipped {reason}")

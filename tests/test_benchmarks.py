@@ -7,6 +7,7 @@ import re
 import subprocess
 
 import cli_runner
+import pytest
 from conftest import REPO
 
 BENCHMARKS = REPO / "benchmarks"
@@ -65,3 +66,20 @@ def test_architecture_step_time_names_an_unknown_architecture_and_the_choices() 
     result = _run("architecture_step_time.py", "--architectures", "mmo")
     assert result.returncode == 2
     assert "--architectures: unknown mmo; choices: " in result.stderr.splitlines()[-1]
+
+
+# two mtl-train commands (~10 s of imports each): make test-slow
+@pytest.mark.slow
+def test_sweep_parallelism_prints_each_launcher_against_one_job_at_a_time() -> None:
+    tiny = ["data.train_size=128", "data.val_size=32", "data.test_size=32", "encoder.channels=[8,8]"]
+    result = _run("sweep_parallelism.py", "--rounds", "1", "--jobs", "2", "--launchers", "parallel", *tiny)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    columns = ["launcher", "total (s)", "start-up (s)", "sweep (s)", "exit (s)", "CPU (s)", "total", "sweep"]
+    assert "| " + " | ".join([*columns, "target"]) + " |" in out
+    seconds = r"( \d+\.\d \|){5}"
+    assert re.search(rf"\| basic \(one job at a time\) \|{seconds} 1\.00x \| 1\.00x \| - \|", out)
+    assert re.search(
+        rf"\| parallel \(forked jobs\) \|{seconds} {RATIO} \| {RATIO} \| <= 0.7x: (PASS|MISS) \|", out
+    )
+    assert re.search(r"target parallel sweep <= 0.7x basic: \d+\.\d\dx (PASS|MISS)", out)

@@ -1,0 +1,178 @@
+"""Sweep parallelism: the same short jobs one after another (basic launcher) and side by side, as commands.
+
+Every arm is the command a user runs, timed by the wall clock from its start to its exit:
+
+    python -m mtl_lab.train -m seed=1,2,3,4 trainer.max_epochs=1 hydra/launcher=<launcher> [OVERRIDE ...]
+
+with ``basic`` (the baseline: one job at a time, torch on every core), ``parallel`` (mtl_lab's launcher:
+jobs in processes forked from the sweep process, ``--workers`` at once, torch threads = cores // jobs at
+once) and ``joblib`` (hydra-joblib-launcher: loky workers that import torch and Lightning again). Its
+phases come from the files a multirun writes: start-up (command start -> ``multirun.yaml``: imports and
+composition, the same for every launcher), sweep (-> the final ``sweep_summary.json``: the jobs, what a
+launcher can run in parallel) and exit (-> the process's end); CPU is the CPU time of the command and
+of every process it started. A round runs ``basic`` and then each launcher; a launcher's ratios are to
+the ``basic`` run of the same round, medians over rounds.
+
+    python benchmarks/sweep_parallelism.py [--rounds 2] [--jobs 4] [--workers 2] [--epochs 1]
+        [--launchers parallel,joblib] [OVERRIDE ...]   (Hydra overrides for every job)
+
+Target: the sweep of ``parallel`` <= 0.7x the sweep of ``basic`` (4 one-epoch MultiDigits jobs, 2 at a
+time). The whole command's ratio is printed too: start-up and exit are the same in both, so it cannot
+reach the sweep's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from timing import markdown_table, median, verdict
+
+from mtl_lab.sweeps import SWEEP_SUMMARY_FILE
+from mtl_lab.sweeps.threads import cpu_cores
+
+TARGET = 0.7  # sweep of `parallel` / sweep of `basic`
+LAUNCHERS = ("parallel", "joblib")
+LABELS = {
+    "basic": "basic (one job at a time)",
+    "parallel": "parallel (forked jobs)",
+    "joblib": "joblib (loky workers)",
+}
+
+
+@dataclass
+class Arm:
+    """Wall-clock phases of one launcher's runs (seconds) and their ratios to ``basic``."""
+
+    total: list[float] = field(default_factory=list)
+    startup: list[float] = field(default_factory=list)
+    sweep: list[float] = field(default_factory=list)
+    exit: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    total_ratio: list[float] = field(default_factory=list)
+    sweep_ratio: list[float] = field(default_factory=list)
+
+
+def run_sweep(launcher: str, args: argparse.Namespace, sweep_dir: Path) -> tuple[float, float, float, float]:
+    """One ``mtl-train -m`` command: its start-up, sweep and exit in seconds of wall time, and the CPU
+    seconds of all its processes (its jobs' too)."""
+    command = [
+        sys.executable,
+        "-m",
+        "mtl_lab.train",
+        "-m",
+        "seed=" + ",".join(str(seed) for seed in range(1, args.jobs + 1)),
+        f"trainer.max_epochs={args.epochs}",
+        f"hydra/launcher={launcher}",
+        f"hydra.sweep.dir={sweep_dir}",
+        *([f"hydra.launcher.n_jobs={args.workers}"] if launcher != "basic" else []),
+        *args.overrides,
+    ]
+    log = sweep_dir.with_suffix(".log")
+    cpu_before = _children_cpu()
+    with open(log, "w") as out:
+        start = time.time()
+        code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT).returncode
+        end = time.time()
+    cpu = _children_cpu() - cpu_before
+    if code != 0:
+        tail = "".join(log.read_text().splitlines(keepends=True)[-20:])
+        raise SystemExit(f"sweep_parallelism: {' '.join(command)} exited with {code}:\n{tail}")
+    began = (sweep_dir / "multirun.yaml").stat().st_mtime
+    ended = (sweep_dir / SWEEP_SUMMARY_FILE).stat().st_mtime
+    return began - start, ended - began, end - ended, cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(launchers: list[str], args: argparse.Namespace, out: Path) -> dict[str, Arm]:
+    arms = {name: Arm() for name in ["basic", *launchers]}
+    for round_ in range(args.rounds):
+        for name, arm in arms.items():
+            startup, sweep, exit_, cpu = run_sweep(name, args, out / f"{name}_{round_}")
+            arm.cpu.append(cpu)
+            arm.startup.append(startup)
+            arm.sweep.append(sweep)
+            arm.exit.append(exit_)
+            arm.total.append(startup + sweep + exit_)
+            arm.total_ratio.append(arm.total[-1] / arms["basic"].total[-1])
+            arm.sweep_ratio.append(sweep / arms["basic"].sweep[-1])
+    return arms
+
+
+def row(name: str, arm: Arm) -> list[str]:
+    spread = f" ({min(arm.sweep_ratio):.2f}-{max(arm.sweep_ratio):.2f})" if len(arm.sweep_ratio) > 1 else ""
+    target = f"<= {TARGET}x: {verdict(median(arm.sweep_ratio), TARGET)}" if name == "parallel" else "-"
+    return [
+        LABELS[name],
+        *(f"{median(values):.1f}" for values in (arm.total, arm.startup, arm.sweep, arm.exit, arm.cpu)),
+        f"{median(arm.total_ratio):.2f}x",
+        f"{median(arm.sweep_ratio):.2f}x{spread}",
+        target,
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=4, help="jobs of the sweep (seeds 1..N)")
+    parser.add_argument("--workers", type=int, default=2, help="jobs at once (hydra.launcher.n_jobs)")
+    parser.add_argument("--epochs", type=int, default=1, help="trainer.max_epochs of every job")
+    parser.add_argument(
+        "--launchers",
+        type=lambda text: [name for name in text.split(",") if name],
+        default=list(LAUNCHERS),
+        help="comma-separated launchers measured against basic",
+    )
+    parser.add_argument(
+        "overrides", nargs="*", help="Hydra overrides for every job, e.g. data.train_size=512"
+    )
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.launchers) - set(LAUNCHERS))
+    if unknown:
+        parser.error(f"--launchers: unknown {', '.join(unknown)}; choices: {', '.join(LAUNCHERS)}")
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    print(
+        f"# Sweep parallelism ({cpu_cores()} cores, wall clock, OMP_NUM_THREADS {threads}, "
+        f"torch {torch.__version__})"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        arms = measure(args.launchers, args, Path(tmp))
+    print(
+        f"\n{args.jobs} jobs (MultiDigits, {args.epochs} epoch(s) each), {args.workers} at a time, "
+        f"{args.rounds} round(s); ratios to basic in the same round, medians (min-max)"
+    )
+    if args.overrides:
+        print(f"overrides: {' '.join(args.overrides)}")
+    print()
+    header = [
+        "launcher",
+        "total (s)",
+        "start-up (s)",
+        "sweep (s)",
+        "exit (s)",
+        "CPU (s)",
+        "total",
+        "sweep",
+        "target",
+    ]
+    print(markdown_table(header, [row(name, arm) for name, arm in arms.items()]))
+    if "parallel" in arms:
+        ratio = median(arms["parallel"].sweep_ratio)
+        print(f"\ntarget parallel sweep <= {TARGET}x basic: {ratio:.2f}x {verdict(ratio, TARGET)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Hydra launcher plugin ``hydra/launcher=parallel``: the jobs of a multirun in parallel processes forked
+from the sweep process.
+
+Hydra instantiates launchers only from the ``hydra_plugins`` namespace; the logic (and its documentation)
+is in :mod:`mtl_lab.sweeps.parallel_jobs`, imported when jobs are launched.
+"""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.utils import JobReturn
+from hydra.plugins.launcher import Launcher
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+
+if TYPE_CHECKING:
+    from mtl_lab.sweeps.parallel_jobs import Sweep
+
+
+@dataclass
+class ParallelLauncherConf:
+    _target_: str = "hydra_plugins.mtl_lab_launcher.parallel.ParallelLauncher"
+    # jobs running at once, as joblib counts: -1 one per CPU core, -2 all but one, ...
+    n_jobs: int = -1
+    # fork (the default on Linux: jobs start without importing again) or spawn (the default elsewhere)
+    start_method: str | None = None
+    # torch threads per job; null: OMP_NUM_THREADS if set, else CPU cores // jobs running at once
+    threads_per_job: int | None = None
+
+
+ConfigStore.instance().store(
+    group="hydra/launcher", name="parallel", node=ParallelLauncherConf, provider="mtl_lab"
+)
+
+
+class ParallelLauncher(Launcher):
+    def __init__(self, n_jobs: int, start_method: str | None, threads_per_job: int | None) -> None:
+        self.n_jobs, self.start_method, self.threads_per_job = n_jobs, start_method, threads_per_job
+        self.sweep: Sweep | None = None
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        from mtl_lab.sweeps.parallel_jobs import Sweep
+
+        self.sweep = Sweep(hydra_context=hydra_context, config=config, task_function=task_function)
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        from mtl_lab.sweeps.parallel_jobs import launch
+
+        assert self.sweep is not None, "setup() comes first"
+        with _one_line_errors():
+            return launch(
+                self.sweep,
+                job_overrides,
+                initial_job_idx,
+                n_jobs=self.n_jobs,
+                start_method=self.start_method,
+                threads_per_job=self.threads_per_job,
+            )
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    from mtl_lab.errors import MtlLabError
+
+    try:
+        yield
+    except MtlLabError as err:
+        raise SystemExit(f"mtl-train: error: {err}") from None
