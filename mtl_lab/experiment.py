@@ -31,6 +31,7 @@ from mtl_lab.loggers import WandbRunLogger
 from mtl_lab.models.architectures import ARCHITECTURES
 from mtl_lab.models.heads import HEADS
 from mtl_lab.models.model import MultiTaskModel
+from mtl_lab.models.token_tasks import check_token_tasks, token_task_names
 from mtl_lab.module import MultiTaskModule
 from mtl_lab.names import logged_metric_names
 from mtl_lab.summary import SUMMARY_FILE, RunSummary, collect_metrics, error_line, write_summary
@@ -67,13 +68,19 @@ def build_datamodule(cfg: DictConfig) -> BaseDataModule:
 
 
 def build_model(cfg: DictConfig, datamodule: BaseDataModule) -> MultiTaskModel:
-    """The architecture (encoder inside) and one head per task, for the data's inputs and tasks."""
+    """The architecture (encoder inside) and one head per task, for the data's inputs and tasks. The
+    token-level tasks' names go to the architecture (``token_tasks``) only when there are any."""
     tasks = datamodule.tasks
+    architecture_node, encoder_node = _node(cfg, "architecture"), _node(cfg, "encoder")
+    token_tasks = token_task_names(tasks)
+    if token_tasks:
+        check_token_tasks(architecture_node, encoder_node, token_tasks)
     architecture = ARCHITECTURES.build(
-        _node(cfg, "architecture"),
+        architecture_node,
         tasks=list(tasks),
         inputs=datamodule.input_specs,
-        encoder=_node(cfg, "encoder"),
+        encoder=encoder_node,
+        **({"token_tasks": token_tasks} if token_tasks else {}),
     )
     head_spec = _node(cfg, "head")
     heads = {

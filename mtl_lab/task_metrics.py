@@ -1,6 +1,7 @@
 """Per-task metrics of every split, and the labelled-count weighted val/test losses.
 
-- Metrics (torchmetrics, from each task's kind) are updated with the labelled units only.
+- Metrics (torchmetrics, from each task's kind) are updated with the labelled units only, as the kind
+  selects them (:meth:`mtl_lab.tasks.TaskKind.select_labelled`: flattened units, or whole sentences).
 - Train metrics are updated every step and computed once per epoch (:meth:`TaskMetrics.compute_train`);
   val/test metrics are logged as Metric objects that Lightning computes at the epoch's end
   (:meth:`TaskMetrics.eval_metric_objects`: every task's, in every batch, so that every DDP rank computes
@@ -20,7 +21,7 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric, Metric
 
 from mtl_lab import names
-from mtl_lab.batch import Batch, labelled_units
+from mtl_lab.batch import Batch
 from mtl_lab.tasks import TaskSpec
 
 
@@ -44,8 +45,15 @@ class TaskMetrics(nn.Module):
 
     def update(self, split: str, predictions: Mapping[str, Tensor], batch: Batch) -> None:
         """Update ``split``'s metrics with the labelled units of every task that has labels in the batch."""
-        for task, prediction, target in labelled_units(predictions, batch, self.task_names):
-            self.collections[split][task].update(*self.tasks[task].metric_inputs(prediction, target))
+        for task in self.task_names:
+            target = batch.targets.get(task)
+            if target is None:
+                continue
+            spec = self.tasks[task]
+            selected = spec.select_labelled(predictions[task], target, batch.labelled(task))
+            if selected is None:
+                continue
+            self.collections[split][task].update(*spec.metric_inputs(*selected))
             if split == "train":
                 self._train_updated.add(task)
 

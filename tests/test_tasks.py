@@ -16,7 +16,8 @@ KINDS = TASK_KINDS.names()
 
 def example_spec(kind: str) -> tuple[TaskSpec, torch.Tensor, torch.Tensor]:
     example = TASK_KINDS.resolve(kind).example()
-    return TaskSpec("t", kind, example.num_outputs), example.prediction, example.target
+    spec = TaskSpec("t", kind, example.num_outputs, class_names=example.class_names)
+    return spec, example.prediction, example.target
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -39,15 +40,17 @@ def test_every_kind_scores_its_example(kind: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_masked_loss_is_the_mean_over_labelled_units_and_ignores_what_masked_units_hold(kind: str) -> None:
     spec, prediction, target = example_spec(kind)
-    mask = torch.tensor([True, False, True, True, False, True])
+    units = spec.behaviour.element_loss(prediction, target).shape  # [6] per sample, [6, T] per token
+    samples = torch.tensor([True, False, True, True, False, True])
+    mask = samples.reshape(6, *[1] * (len(units) - 1)).expand(units)
     masked = spec.compute_loss(prediction, target, mask)
     assert torch.allclose(masked, spec.compute_loss(prediction[mask], target[mask]))
     garbage = target.clone().float()
     garbage[~mask] = float("nan")  # a missing label may hold anything
     assert torch.allclose(spec.compute_loss(prediction, garbage, mask), masked)
     total, count = spec.loss_terms(prediction, target, mask)
-    assert count == 4 and torch.allclose(total / 4, masked)
-    none = torch.zeros(6, dtype=torch.bool)
+    assert count == mask.sum() and torch.allclose(total / mask.sum(), masked)
+    none = torch.zeros(units, dtype=torch.bool)
     assert (
         spec.compute_loss(prediction, target, none) == 0 and spec.loss_terms(prediction, target, none)[1] == 0
     )

@@ -6,6 +6,7 @@ from mtl_lab.tasks.classification import Classification
 from mtl_lab.tasks.multilabel import Multilabel
 from mtl_lab.tasks.regression import Regression
 from mtl_lab.tasks.spec import TaskSpec
+from mtl_lab.tasks.token_classification import TokenClassification
 
 __all__ = [
     "TASK_KINDS",
@@ -16,4 +17,5 @@ __all__ = [
     "TaskExample",
     "TaskKind",
     "TaskSpec",
+    "TokenClassification",
 ]

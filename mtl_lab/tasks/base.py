@@ -6,6 +6,11 @@ A kind is one registered class (one file each in this package). A task of the da
 Loss contract: :meth:`TaskKind.element_loss` gives the loss of every labelled unit (a sample, a token),
 shape = the mask's shape; :meth:`TaskKind.loss_terms` masks it and returns (sum, labelled count), so a
 masked mean never divides by a missing label and never sees the value stored under a False mask.
+
+Metric contract: :meth:`TaskKind.select_labelled` picks what the metrics see of a batch (by default the
+labelled units, flattened; a kind whose metrics need whole sequences keeps them), then
+:meth:`TaskKind.metric_inputs` shapes it for the kind's torchmetrics. :attr:`TaskKind.unit` says what a
+prediction is made for: a ``sample`` (features [B, D]) or each ``token`` of a sequence ([B, T, D]).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor
@@ -34,10 +39,14 @@ class TaskExample:
     num_outputs: int
     prediction: Tensor
     target: Tensor
+    #: The task's class names, for kinds that need them (token_classification: its BIO tags).
+    class_names: tuple[str, ...] | None = None
 
 
 class TaskKind(ABC):
-    """Behaviour of one kind of task, built with the task's ``num_outputs`` and ``loss``."""
+    """Behaviour of one kind of task, built with the task's ``num_outputs``, ``loss`` and ``class_names``
+    (None when the data has none; a kind that needs them raises a :class:`ConfigError` without the task's
+    name, which :class:`~mtl_lab.tasks.spec.TaskSpec` adds)."""
 
     #: Registered name (``kind:`` in YAML and ``summary.json``).
     name: ClassVar[str]
@@ -48,10 +57,13 @@ class TaskKind(ABC):
     metric_directions: ClassVar[dict[str, str]]
     #: The head's output size when the kind fixes it (binary: 1 logit), else None.
     fixed_outputs: ClassVar[int | None] = None
+    #: What one prediction is for: a ``sample`` (the head reads [B, D]) or a ``token`` ([B, T, D]).
+    unit: ClassVar[Literal["sample", "token"]] = "sample"
 
-    def __init__(self, num_outputs: int, loss: str) -> None:
+    def __init__(self, num_outputs: int, loss: str, class_names: tuple[str, ...] | None = None) -> None:
         self.num_outputs = num_outputs
         self.loss = loss
+        self.class_names = class_names
 
     @abstractmethod
     def element_loss(self, prediction: Tensor, target: Tensor) -> Tensor:
@@ -63,7 +75,16 @@ class TaskKind(ABC):
 
     @abstractmethod
     def metric_inputs(self, prediction: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-        """(preds, target) as this kind's metrics expect them, for labelled units only."""
+        """(preds, target) as this kind's metrics expect them, from :meth:`select_labelled`'s output."""
+
+    def select_labelled(
+        self, prediction: Tensor, target: Tensor, mask: Tensor | None
+    ) -> tuple[Tensor, Tensor] | None:
+        """(prediction, target) of the labelled units for the metrics, or None when none is labelled.
+        Default: the labelled units, flattened (``prediction[mask]``, ``target[mask]``)."""
+        if mask is not None:
+            prediction, target = prediction[mask], target[mask]
+        return (prediction, target) if target.shape[0] > 0 else None
 
     @abstractmethod
     def invalid_target(self, targets: Tensor) -> str | None:

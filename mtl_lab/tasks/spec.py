@@ -46,11 +46,20 @@ class TaskSpec:
             raise ConfigError(
                 f"task {self.name!r}: {len(self.class_names)} class names for {self.num_outputs} outputs"
             )
-        object.__setattr__(self, "behaviour", kind(self.num_outputs, str(self.loss)))
+        try:
+            behaviour = kind(self.num_outputs, str(self.loss), class_names=self.class_names)
+        except ConfigError as err:  # the kind does not know the task's name
+            raise ConfigError(f"task {self.name!r}: {err}") from None
+        object.__setattr__(self, "behaviour", behaviour)
 
     @property
     def metric_directions(self) -> dict[str, str]:
         return dict(self.behaviour.metric_directions)
+
+    @property
+    def unit(self) -> str:
+        """``sample`` or ``token``: what one prediction of the task is for (its kind's)."""
+        return self.behaviour.unit
 
     def loss_terms(self, prediction: Tensor, target: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
         """(sum of the labelled units' losses, their count); see :meth:`TaskKind.loss_terms`."""
@@ -68,6 +77,12 @@ class TaskSpec:
     def metric_inputs(self, prediction: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         """Shape/dtype the (prediction, target) pair of labelled units the way the metrics expect."""
         return self.behaviour.metric_inputs(prediction.detach().float(), target)
+
+    def select_labelled(
+        self, prediction: Tensor, target: Tensor, mask: Tensor | None
+    ) -> tuple[Tensor, Tensor] | None:
+        """What the metrics see of a batch, or None without labels; see :meth:`TaskKind.select_labelled`."""
+        return self.behaviour.select_labelled(prediction, target, mask)
 
     def validate_targets(self, targets: Tensor, where: str, mask: Tensor | None = None) -> None:
         """Raise :class:`DataError` naming the task and the bad value if a labelled target is invalid."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import torch
+from gradient_passes import assert_gramian_is_k_passes
 
 from mtl_lab import gradients
 from mtl_lab.batch import Batch, example_inputs
@@ -57,28 +58,7 @@ def test_every_architecture_gives_features_per_task_and_declares_what_is_shared(
 @pytest.mark.parametrize("name", ARCHITECTURES.names())
 def test_statistics_equal_k_separate_backward_passes(name: str, level: str) -> None:
     model, example, tasks = build(name)
-    batch = batch_for(example, tasks)
-    output = model(batch.inputs)
-    losses = task_losses(tasks, output, batch)
-    inputs, views = gradients.level_inputs(model.architecture, output, level)
-    gramian = gradients.gramian(losses.terms, inputs, representation=level == "representation", views=views)
-    rows = []
-    for k in range(len(tasks)):  # a fresh forward pass and one backward per task
-        fresh_output = model(batch.inputs)
-        fresh = task_losses(tasks, fresh_output, batch)
-        wrt, _ = gradients.level_inputs(model.architecture, fresh_output, level)
-        grads = torch.autograd.grad(fresh.values[k], wrt, allow_unused=True)
-        rows.append(
-            torch.cat(
-                [
-                    (torch.zeros_like(w) if g is None else g).reshape(-1)
-                    for g, w in zip(grads, wrt, strict=True)
-                ]
-            )
-        )
-    expected = torch.stack(rows) @ torch.stack(rows).T
-    assert gramian.shape == (len(tasks), len(tasks)) and gramian.dtype == torch.float32
-    assert torch.allclose(gramian, expected, rtol=1e-4, atol=1e-6)
+    assert_gramian_is_k_passes(model, tasks, batch_for(example, tasks), level)
 
 
 def test_hard_sharing_takes_one_pass_at_the_representation(monkeypatch: pytest.MonkeyPatch) -> None:

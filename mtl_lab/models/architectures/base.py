@@ -17,6 +17,10 @@ An architecture is built with ``tasks`` (names), ``inputs`` (the data's ``{name:
 ``last_shared_parameters()`` (the last shared layer, GradNorm's W; ``grad_level: last_shared_layer``)
 say what is shared; :attr:`Architecture.grad_levels` lists the gradient levels those give a meaning to
 (a weighting asking for another one is refused before training, naming these).
+Token-level tasks (:attr:`mtl_lab.tasks.TaskKind.unit` ``token``) read per-token features
+``[B, T, feature_dim(task)]``; an architecture that can feed them sets
+:attr:`Architecture.supports_token_tasks` and takes their names as ``token_tasks`` (passed only when the
+data has some).
 ``lr_multipliers()`` gives parameter groups trained at a multiple of the optimizer's learning rate
 (e.g. cross-stitch units). ``callbacks()`` gives Lightning callbacks the run adds to its trainer (e.g.
 one that maps what the architecture learned). :meth:`Architecture.example` gives the build arguments of
@@ -53,6 +57,8 @@ class Architecture(nn.Module, ABC):
 
     #: The ``grad_level`` values this architecture's shared tensors and parameters give a meaning to.
     grad_levels: ClassVar[tuple[str, ...]] = GRAD_LEVELS
+    #: Whether it takes ``token_tasks`` and hands them per-token features (with a sequence encoder).
+    supports_token_tasks: ClassVar[bool] = False
 
     @abstractmethod
     def forward(self, inputs: Mapping[str, Tensor]) -> ArchitectureOutput: ...

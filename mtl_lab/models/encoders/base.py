@@ -6,6 +6,10 @@ input names it reads (:attr:`Encoder.input_names`) and maps a batch's inputs to 
 GradNorm measures gradient norms at. :meth:`Encoder.example` gives the build arguments of a small
 instance, used by the contract tests.
 
+A :class:`SequenceEncoder` (``transformer``) reads token sequences and also gives per-token features:
+``encode(inputs) -> (tokens [B, T, out_dim], pooled [B, out_dim])``, ``pooled`` a parameter-free
+function of ``tokens``; its ``forward`` is ``pooled``, so sentence-level tasks work in every architecture.
+
 A :class:`StagedEncoder` is a composition ``finish(stage_S(... stage_1(stem(inputs))))`` of feature maps
 ``[B, C_s, H_s, W_s]``, which the stage-wise architectures (``mtan``, ``cross_stitch``) read and mix
 between stages. Each :class:`Stage` is ``rest(first(x))``: MTAN's u_s is the output of its first block
@@ -79,6 +83,17 @@ class Encoder(nn.Module):
     def example(cls) -> dict[str, Any]:
         """Keyword arguments (``inputs`` included) of a small instance, for the contract tests."""
         raise NotImplementedError(f"{cls.__name__} declares no example input")
+
+
+class SequenceEncoder(Encoder):
+    """An encoder of token sequences: per-token features and one pooled vector per sequence."""
+
+    def encode(self, inputs: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """(tokens ``[B, T, out_dim]``, pooled ``[B, out_dim]``), pooled computed from tokens alone."""
+        raise NotImplementedError
+
+    def forward(self, inputs: Mapping[str, Tensor]) -> Tensor:
+        return self.encode(inputs)[1]
 
 
 class Stage(nn.Module):
