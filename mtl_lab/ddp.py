@@ -17,6 +17,7 @@ strategy behaves like Lightning's.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -33,8 +34,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from lightning_fabric.strategies.launchers.subprocess_script import _basic_subprocess_cmd
 from lightning_fabric.utilities.distributed import _set_num_threads_if_needed
-from pytorch_lightning.strategies import DDPStrategy
+from pytorch_lightning.strategies import DDPStrategy, FSDPStrategy
 from pytorch_lightning.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
+
+from mtl_lab.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +169,47 @@ class HydraJobDDPStrategy(DDPStrategy):
             return
         assert self.cluster_environment is not None
         self._launcher = HydraJobLauncher(self.cluster_environment, self.num_processes, self.num_nodes)
+
+
+class HydraJobFSDPStrategy(FSDPStrategy):
+    """Lightning's ``FSDPStrategy`` (PyTorch FSDP: parameters, gradients and optimizer state sharded over
+    the ranks; GPUs only) whose extra local ranks re-run the current Hydra job like
+    :class:`HydraJobDDPStrategy`'s. ``wrap_modules``: the classes (``package.module.Class``) each wrapped
+    as one FSDP unit, e.g. a transformer's layer class; other keyword arguments go to ``FSDPStrategy``.
+
+    Gradient statistics work at ``grad_level: representation`` (gradients w.r.t. activations); the
+    parameter levels would read sharded parameters and are refused before training
+    (:func:`check_sharded_grad_level`)."""
+
+    def __init__(self, wrap_modules: Sequence[str] = (), **kwargs: Any) -> None:
+        if wrap_modules:
+            kwargs["auto_wrap_policy"] = {_import_class(name) for name in wrap_modules}
+        super().__init__(**kwargs)
+
+    def _configure_launcher(self) -> None:
+        assert self.cluster_environment is not None
+        if not self.cluster_environment.creates_processes_externally:
+            self._launcher = HydraJobLauncher(self.cluster_environment, self.num_processes, self.num_nodes)
+
+
+def _import_class(path: str) -> type:
+    module_name, _, name = path.replace(":", ".").rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError, ValueError) as err:
+        raise ConfigError(f"trainer.strategy.wrap_modules: cannot import {path!r}: {err}") from None
+    if not isinstance(found, type):
+        raise ConfigError(f"trainer.strategy.wrap_modules: {path!r} is not a class")
+    return found
+
+
+def check_sharded_grad_level(strategy: object, grad_level: str, needs_gradients: bool, key: str) -> None:
+    """Refuse parameter-level gradient statistics under FSDP, whose ranks hold shards of the parameters."""
+    if needs_gradients and isinstance(strategy, FSDPStrategy) and grad_level != "representation":
+        raise ConfigError(
+            f"weighting.grad_level: {grad_level!r} reads every shared parameter, which trainer=fsdp shards "
+            f"over the ranks (weighting={key}); use weighting.grad_level=representation or trainer=ddp"
+        )
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from mtl_lab import lifecycle
 from mtl_lab.callbacks import TrainThroughput, collect_summary_fields
 from mtl_lab.data import DATAMODULES, BaseDataModule
 from mtl_lab.data.preprocessing_file import save_preprocessing
+from mtl_lab.ddp import check_sharded_grad_level
 from mtl_lab.errors import ConfigError, DivergenceError
 from mtl_lab.loggers import WandbRunLogger
 from mtl_lab.models.architectures import ARCHITECTURES
@@ -181,6 +182,9 @@ def build_experiment(cfg: DictConfig) -> Experiment:
     throughput = TrainThroughput()
     callbacks = [throughput, *module.model.architecture.callbacks(), *transfer_callbacks(cfg, module)]
     trainer = build_trainer(cfg, [*callbacks, *lifecycle.lifecycle_callbacks(cfg)])
+    weighting = module.weighting
+    needs_gradients = bool(weighting.requires & {"grad_norms", "gramian"})
+    check_sharded_grad_level(trainer.strategy, weighting.grad_level, needs_gradients, str(cfg.weighting.name))
     lifecycle.use_atomic_checkpoints(trainer)
     return Experiment(cfg=cfg, datamodule=datamodule, module=module, trainer=trainer, throughput=throughput)
 
