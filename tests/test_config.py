@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import pytorch_lightning as pl
+from data_overrides import table_overrides, text_overrides
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
@@ -17,7 +18,7 @@ from pytorch_lightning.strategies import DDPStrategy
 
 from mtl_lab.callbacks import TaskAffinity
 from mtl_lab.config import config_dir
-from mtl_lab.data.table import TableDataModule
+from mtl_lab.ddp import HydraJobFSDPStrategy
 from mtl_lab.experiment import build_experiment
 from mtl_lab.lifecycle import LastCheckpoint
 from mtl_lab.loggers import WandbRunLogger
@@ -28,7 +29,7 @@ from mtl_lab.weighting import WEIGHTINGS
 
 CONF = config_dir()
 # groups whose options need a device this machine may not have: built with the CPU accelerator
-NEEDS_CPU_OVERRIDE = {"trainer/gpu", "trainer/ddp"}
+NEEDS_CPU_OVERRIDE = {"trainer/gpu", "trainer/ddp", "trainer/fsdp"}
 EXTRA = {
     "encoder/mlp": [],
     "data/gradnorm_toy": ["encoder=mlp", "data.train_size=64", "data.val_size=16", "data.test_size=16"],
@@ -52,23 +53,13 @@ OWN_DATA = {
     "data/per_task",
     "data/table",
     "data/table_demo",
+    "data/text",
+    "encoder/transformer",
     "data/recsys_synthetic",
     "experiment/iris_two_tasks",
     "experiment/table_demo",
     "encoder/tabular",
 }
-
-
-def table_overrides(workdir: Path) -> list[str]:
-    """data=table on the table datamodule's own example file."""
-    example = TableDataModule.example(workdir)
-    return [
-        f"data.path={example['path']}",
-        "data.features={numeric: [x1, x2], categorical: [colour]}",
-        "data.tasks={flag: {kind: binary}, kind: {kind: classification}, amount: {kind: regression}}",
-        "data.split_column=split",
-        "encoder=tabular",
-    ]
 
 
 # hydra/ (incl. hydra/launcher/) and paths/ hold run-level settings, checked below, in test_sweeps.py
@@ -121,6 +112,10 @@ def test_every_config_file_composes_and_builds(
     overrides = [f"{group}={option}", *EXTRA.get(config_file, [])]
     if config_file == "data/table":
         overrides += table_overrides(tmp_path)
+    if config_file == "data/text":
+        overrides += ["encoder=transformer", *text_overrides(tmp_path)]
+    if config_file == "encoder/transformer":
+        overrides += ["data=text", *text_overrides(tmp_path)]
     if config_file in NEEDS_CPU_OVERRIDE:
         overrides += ["trainer.accelerator=cpu", "trainer.devices=1"]
     # the fast preset removes callbacks.rich_progress_bar, which callbacks/none does not have
@@ -156,6 +151,8 @@ def test_every_config_file_composes_and_builds(
         checkpoint = experiment.checkpoint_callback
         assert checkpoint.monitor == "val/loss" and checkpoint.mode == "min" and not checkpoint.save_last
         assert LastCheckpoint in kinds  # mtl_lab writes checkpoints/last.ckpt
+    if config_file == "trainer/fsdp":  # built only: PyTorch's FSDP runs on accelerator devices
+        assert isinstance(experiment.trainer.strategy, HydraJobFSDPStrategy)
     if config_file == "trainer/ddp_cpu":
         strategy = experiment.trainer.strategy
         assert isinstance(strategy, DDPStrategy) and strategy.process_group_backend == "gloo"

@@ -14,6 +14,7 @@ from mtl_lab.data.multi_digits import MultiDigitsDataModule
 from mtl_lab.data.per_task import PerTaskDataModule
 from mtl_lab.data.recsys_synthetic import RecsysSyntheticDataModule
 from mtl_lab.data.table import TableDataModule, TableDemoDataModule
+from mtl_lab.data.text import TextDataModule
 
 __all__ = [
     "DATAMODULES",
@@ -29,4 +30,5 @@ __all__ = [
     "TableDemoDataModule",
     "TensorMultiTaskDataset",
     "TensorSplit",
+    "TextDataModule",
 ]

@@ -101,11 +101,13 @@ def share_table_preprocessing(sources: Mapping[str, BaseDataModule]) -> None:
 
 
 def describe_inputs(specs: Mapping[str, InputSpec]) -> str:
-    """``features (3,) float32, ids (4,) int64 cardinalities (5, 7)``."""
+    """``features (3,) float32, ids (4,) int64 cardinalities (5, 7)``, ``input_ids (128,) int64
+    vocab_size 30522``."""
     parts = []
     for name, spec in specs.items():
         text = f"{name} {spec.shape} {str(spec.dtype).removeprefix('torch.')}"
-        parts.append(text + (f" cardinalities {spec.cardinalities}" if spec.cardinalities else ""))
+        text += f" cardinalities {spec.cardinalities}" if spec.cardinalities else ""
+        parts.append(text + (f" vocab_size {spec.vocab_size}" if spec.vocab_size is not None else ""))
     return ", ".join(parts) or "(none)"
 
 

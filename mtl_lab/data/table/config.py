@@ -70,10 +70,25 @@ def parse_tasks(
     tasks: Mapping[str, Mapping[str, Any] | None] | None, features: FeatureColumns
 ) -> list[TaskColumn]:
     """``data.tasks`` checked: at least one task, known keys and kinds, a label column not a feature."""
+    inputs = {c: "a feature (data.features)" for c in features.numeric + features.categorical}
+    return parse_task_columns(
+        tasks, TABLE_KINDS, inputs, "a table column", "data.tasks={churn: {column: churned, kind: binary}}"
+    )
+
+
+def parse_task_columns(
+    tasks: Mapping[str, Mapping[str, Any] | None] | None,
+    kinds: Sequence[str],
+    inputs: Mapping[str, str],
+    source: str,
+    example: str,
+) -> list[TaskColumn]:
+    """``data.tasks`` of a file source: at least one task (``example`` shows one), known keys, a kind
+    of ``kinds`` (``source`` says what holds them), a loss of the kind, a label column that is none of
+    ``inputs`` (column -> what it is, e.g. ``a feature (data.features)``)."""
     if not tasks:
         raise ConfigError(
-            "data.tasks: no tasks given; name each task's label column and kind, e.g. "
-            "data.tasks={churn: {column: churned, kind: binary}}"
+            f"data.tasks: no tasks given; name each task's label column and kind, e.g. {example}"
         )
     parsed = []
     for task, node in tasks.items():
@@ -83,17 +98,16 @@ def parse_tasks(
                 raise unknown_choice(f"data.tasks.{task}", key, TASK_KEYS, "key")
         column, kind, loss = node.get("column", task), node.get("kind"), node.get("loss")
         if kind is None:
-            raise ConfigError(f"data.tasks.{task}.kind: missing; choices: {', '.join(TABLE_KINDS)}")
-        if kind not in TABLE_KINDS:
-            raise unknown_choice(f"data.tasks.{task}.kind", kind, TABLE_KINDS, "task kind for a table column")
+            raise ConfigError(f"data.tasks.{task}.kind: missing; choices: {', '.join(kinds)}")
+        if kind not in kinds:
+            raise unknown_choice(f"data.tasks.{task}.kind", kind, kinds, f"task kind for {source}")
         if loss is not None and loss not in TASK_KINDS.resolve(kind).losses:
             raise unknown_choice(f"data.tasks.{task}.loss", loss, TASK_KINDS.resolve(kind).losses, "loss")
         if not isinstance(column, str):
             raise ConfigError(f"data.tasks.{task}.column: expected a column name, got {column!r}")
-        if column in features.numeric + features.categorical:
+        if column in inputs:
             raise ConfigError(
-                f"data.tasks.{task}.column: {column!r} is also a feature (data.features); "
-                "a label cannot be an input"
+                f"data.tasks.{task}.column: {column!r} is also {inputs[column]}; a label cannot be an input"
             )
         parsed.append(TaskColumn(task=str(task), column=column, kind=kind, loss=loss))
     return parsed

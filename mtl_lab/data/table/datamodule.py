@@ -41,7 +41,14 @@ from mtl_lab.data.table.example_file import write_example_table
 from mtl_lab.data.table.features import FeaturePreprocessing
 from mtl_lab.data.table.labels import Classes, encode_labels, fit_classes
 from mtl_lab.data.table.source import TableFile, read_table_file, task_where
-from mtl_lab.data.table.splits import SPLITS, check_fractions, random_split, resolve_sources, split_by_column
+from mtl_lab.data.table.splits import (
+    SPLITS,
+    check_fractions,
+    check_split_column,
+    read_per_split,
+    resolve_sources,
+    split_rows,
+)
 from mtl_lab.errors import ConfigError, DataError
 from mtl_lab.tasks import TaskSpec
 
@@ -77,13 +84,9 @@ class TableDataModule(MultiTaskDataModule):
         self.missing_features = check_missing_features(missing_features)
         self.sources = resolve_sources(path, train_path, val_path, test_path)
         self.fractions = check_fractions(split)
-        if split_column is not None and not self.sources.single:
-            raise ConfigError(
-                "data.split_column: only with one file (data.path); each split has its own file"
-            )
-        labels = {t.column for t in self.task_columns.values()}
-        if split_column in (*self.features.numeric, *self.features.categorical, *labels):
-            raise ConfigError(f"data.split_column: {split_column!r} is also a feature or label column")
+        labels = [t.column for t in self.task_columns.values()]
+        used = (*self.features.numeric, *self.features.categorical, *labels)
+        check_split_column(split_column, self.sources, used, "feature or label")
         self.split_column = split_column
         self._split_seed = 0 if seed is None else seed
         self._files: dict[str, TableFile] | None = None
@@ -97,26 +100,24 @@ class TableDataModule(MultiTaskDataModule):
         """Each split's file, read (once; again after the tensors are built and the columns dropped)."""
         if self._files is None:
             tasks = list(self.task_columns.values())
-            read: dict[Path, TableFile] = {}
-            for split in SPLITS:
-                path = self.sources.files[split]
-                if path not in read:
-                    key = self.sources.keys[split]
-                    read[path] = read_table_file(
-                        path, key, self.features, tasks, self.split_column, self.missing_features
-                    )
-            files = {s: read[self.sources.files[s]] for s in SPLITS}
-            self._rows = self._split_rows(files)
+
+            def read(path: Path, key: str) -> TableFile:
+                return read_table_file(
+                    path, key, self.features, tasks, self.split_column, self.missing_features
+                )
+
+            files = read_per_split(self.sources, read)
+            train = files["train"]
+            self._rows = split_rows(
+                self.sources,
+                train.n_rows,
+                train.split_values,
+                self.split_column,
+                self.fractions,
+                self._split_seed,
+            )
             self._files = files
         return self._files
-
-    def _split_rows(self, files: dict[str, TableFile]) -> dict[str, np.ndarray | None]:
-        if not self.sources.single:
-            return {s: None for s in SPLITS}
-        table = files["train"]
-        if table.split_values is not None:
-            return dict(split_by_column(table.split_values, str(self.split_column), table.path))
-        return dict(random_split(table.n_rows, self.fractions, self._split_seed, table.path))
 
     def _fit_classes(self) -> dict[str, Classes]:
         files = self._read()
@@ -130,8 +131,7 @@ class TableDataModule(MultiTaskDataModule):
 
     def describe_source(self) -> str:
         """The file(s) read, for messages."""
-        files = self.sources.files
-        return str(files["train"]) if self.sources.single else ", ".join(str(files[s]) for s in SPLITS)
+        return self.sources.describe()
 
     # --- tasks and inputs ----------------------------------------------------------------------------
     def declare_tasks(self) -> dict[str, TaskSpec]:

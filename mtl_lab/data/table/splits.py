@@ -3,14 +3,16 @@
 Three ways, checked in this order: ``train_path``/``val_path``/``test_path`` (one file per split, every
 row of each); ``split_column`` (a column of ``path`` whose values are ``train``/``val``/``test``); or
 ``split`` fractions of ``path``'s rows, drawn at random from ``seed`` (a permutation by NumPy's PCG64).
-Rows keep the file's order within each split.
+Rows keep the file's order within each split. Shared by ``data=table`` and ``data=text``:
+:func:`read_per_split` reads each distinct file once, :func:`split_rows` gives each split's rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pyarrow.compute as pc
@@ -20,6 +22,7 @@ from mtl_lab.errors import ConfigError, DataError, unknown_choice
 
 SPLITS = ("train", "val", "test")
 DEFAULT_FRACTIONS = {"train": 0.8, "val": 0.1, "test": 0.1}
+File = TypeVar("File")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,10 @@ class Sources:
     files: dict[str, Path]  # split -> file (the same file for every split when one path is given)
     keys: dict[str, str]  # split -> the config key naming its file
     single: bool  # one file (data.path) holding every split
+
+    def describe(self) -> str:
+        """The file(s) read, for messages."""
+        return str(self.files["train"]) if self.single else ", ".join(str(self.files[s]) for s in SPLITS)
 
 
 def resolve_sources(
@@ -116,3 +123,39 @@ def split_by_column(column: Column, name: str, path: Path) -> dict[str, np.ndarr
         if rows[split].size == 0:
             raise DataError(f"data.split_column: no row of {path} has split {split!r} in column {name!r}")
     return rows
+
+
+def check_split_column(split_column: str | None, sources: Sources, used: Iterable[str], what: str) -> None:
+    """``data.split_column``: only with one file, and not a column in ``used`` (``what`` names them)."""
+    if split_column is not None and not sources.single:
+        raise ConfigError("data.split_column: only with one file (data.path); each split has its own file")
+    if split_column is not None and split_column in set(used):
+        raise ConfigError(f"data.split_column: {split_column!r} is also a {what} column")
+
+
+def read_per_split(sources: Sources, read: Callable[[Path, str], File]) -> dict[str, File]:
+    """Each split's file read by ``read(path, key)``, a file shared by several splits read once."""
+    read_files: dict[Path, File] = {}
+    for split in SPLITS:
+        path = sources.files[split]
+        if path not in read_files:
+            read_files[path] = read(path, sources.keys[split])
+    return {s: read_files[sources.files[s]] for s in SPLITS}
+
+
+def split_rows(
+    sources: Sources,
+    n_rows: int,
+    split_values: Column | None,
+    split_column: str | None,
+    fractions: Mapping[str, float],
+    seed: int,
+) -> dict[str, np.ndarray | None]:
+    """0-based rows of the file of each split: None (every row) with one file per split, else by
+    ``split_values`` (the read ``split_column``) when given, else a seeded random split."""
+    if not sources.single:
+        return {s: None for s in SPLITS}
+    path = sources.files["train"]
+    if split_values is not None:
+        return dict(split_by_column(split_values, str(split_column), path))
+    return dict(random_split(n_rows, fractions, seed, path))
