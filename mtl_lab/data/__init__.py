@@ -13,6 +13,7 @@ from mtl_lab.data.mmoe_synthetic import MMoESyntheticDataModule
 from mtl_lab.data.multi_digits import MultiDigitsDataModule
 from mtl_lab.data.per_task import PerTaskDataModule
 from mtl_lab.data.recsys_synthetic import RecsysSyntheticDataModule
+from mtl_lab.data.reviews import ReviewsDataModule as ReviewsDataModule
 from mtl_lab.data.table import TableDataModule, TableDemoDataModule
 from mtl_lab.data.text import TextDataModule
 
