@@ -12,7 +12,7 @@ SWEEP_STAMP := $(shell date +%Y-%m-%d/%H-%M-%S_%6N)
 SWEEP_DIR ?= outputs/sweeps/$(SWEEP_STAMP)
 SWEEP_ARGS ?=
 
-.PHONY: setup train sweep bench-arch test test-slow bench gpu-check lint format clean
+.PHONY: setup train sweep sweep-text bench-arch test test-slow bench gpu-check lint format clean
 
 setup: $(VENV)/.installed
 
@@ -40,6 +40,20 @@ sweep: setup
 	echo "make sweep: training took $$(( $$(date +%s) - start )) s; sweep: $(SWEEP_DIR)" \
 		| tee $(SWEEP_DIR)/timing.txt; \
 	$(BIN)/mtl-report $(SWEEP_DIR) && exit $$status
+
+# Joint sentiment + NER (experiment=sentiment_ner, the tiny BERT on data=reviews): the single-task baselines
+# and the fixed, uncertainty, gradnorm and upgrad multi-task runs side by side, then mtl-report (Δm%).
+TEXT_DIR ?= outputs/sweeps_text/$(SWEEP_STAMP)
+sweep-text: setup
+	@test ! -e $(TEXT_DIR) || { echo "make sweep-text: $(TEXT_DIR) exists; not overwriting it" >&2; exit 1; }
+	@status=0; start=$$(date +%s); \
+	$(BIN)/mtl-train -m hydra/launcher=parallel experiment=sentiment_ner 'tasks=[sentiment],[ner]' \
+		hydra.sweep.dir=$(TEXT_DIR)/single_task $(SWEEP_ARGS) || status=1; \
+	$(BIN)/mtl-train -m hydra/launcher=parallel experiment=sentiment_ner \
+		weighting=fixed,uncertainty,gradnorm,upgrad hydra.sweep.dir=$(TEXT_DIR)/multi_task $(SWEEP_ARGS) || status=1; \
+	echo "make sweep-text: training took $$(( $$(date +%s) - start )) s; sweep: $(TEXT_DIR)" \
+		| tee $(TEXT_DIR)/timing.txt; \
+	$(BIN)/mtl-report $(TEXT_DIR) && exit $$status
 
 # The MMoE paper's synthetic benchmark (Ma et al., KDD 2018, Fig. 4): shared-bottom, MMoE and PLE at task
 # correlations p = 0.5, 0.9, 1.0 with comparable parameter counts, ARCH_SEEDS seeds each, jobs side by side

@@ -137,7 +137,11 @@ def test_a_saved_model_and_tokenizer_load_through_pretrained(tmp_path: Path) -> 
         for name in ("input_ids", "attention_mask", "token_type_ids")
     }
     torch.manual_seed(2)  # a different initialisation would show in the outputs
-    encoder = ENCODERS.build({"name": "transformer", "pretrained": str(tmp_path)}, inputs=inputs).eval()
+    encoder = ENCODERS.build({"name": "transformer", "pretrained": str(tmp_path)}, inputs=inputs)
+    # from_pretrained leaves a model in eval mode; an encoder starts in training mode (dropout on) like
+    # every nn.Module, since Lightning keeps the modes it finds
+    assert all(module.training for module in encoder.modules())
+    encoder.eval()
     assert encoder.input_names == ("input_ids", "attention_mask", "token_type_ids")
     tokens, pooled = encoder.encode(dict(batch))
     expected = saved(**batch).last_hidden_state

@@ -47,6 +47,7 @@ def build_model(
         directory = pretrained_directory(pretrained, "encoder.pretrained", MODEL_FILES)
         saved = AutoConfig.from_pretrained(str(directory), local_files_only=True, **overrides)
         model = AutoModel.from_pretrained(str(directory), config=saved, local_files_only=True)
+        model.train()  # from_pretrained returns eval mode (dropout off); Lightning keeps a module's modes
         where = f"encoder.pretrained {directory}"
     else:
         model_type = str(overrides.pop("model_type", "bert"))
