@@ -4,8 +4,9 @@
 Writes a finished run's predictions, one row per input row in input order, to ``output`` (``.parquet``,
 ``.csv`` or ``.jsonl``) and, when the rows have labels, their metrics to ``<output>.metrics.json`` (see
 :func:`mtl_lab.prediction.run.predict_run`). Other ``key=value`` arguments override the run's config as
-in mtl-eval (``data.path=new.parquet``: predict a new file), and ``trainer=<option>`` selects a trainer
-(``trainer=ddp_cpu``). Errors are one line, ``mtl-predict: error: ...``, exit status 1.
+in mtl-eval (``data.path=new.parquet``: predict a new file, a table or a text run's), and
+``trainer=<option>`` selects a trainer (``trainer=ddp_cpu``). Errors are one line,
+``mtl-predict: error: ...``, exit status 1.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 ``digits_run``: MultiDigits, the small CNN, one epoch. ``table_run``: data=table on a customer table
 written here (an id column, numeric and categorical features, binary / classification / regression
-labels with some missing, a ``fold`` split column), encoder=tabular, one epoch.
+labels with some missing, a ``fold`` split column), encoder=tabular, one epoch. ``text_run``:
+experiment=sentiment_ner (data=reviews: 40/20/20 rows, a tiny BERT of hidden size 16), one epoch.
 """
 
 from __future__ import annotations
@@ -70,6 +71,24 @@ def write_customers(path: Path, rows: int = ROWS, seed: int = 0) -> Path:
     return path
 
 
+#: mtl-train arguments of the text run.
+TEXT_ARGS = [
+    "experiment=sentiment_ner",
+    "data.train_size=40",
+    "data.val_size=20",
+    "data.test_size=20",
+    "data.tiny_bert_config={hidden_size: 16, intermediate_size: 32}",
+    "data.batch_size=20",
+    "data.eval_batch_size=6",
+    "trainer.max_epochs=1",
+    "trainer.num_sanity_val_steps=0",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "~callbacks.rich_progress_bar",
+    "test=false",
+]
+
+
 def _train(run_dir: Path, overrides: list[str]) -> Path:
     """A real run trained in-process, with the .hydra files mtl-train would have written."""
     from conftest import compose_config
@@ -99,6 +118,11 @@ def digits_run(root: Path) -> Path:
 def table_run(root: Path) -> Path:
     data = write_customers(root / "table_data" / "customers.parquet")
     return _train(root / "table", [*TABLE_ARGS, f"data.path={data}"])
+
+
+@functools.cache
+def text_run(root: Path) -> Path:
+    return _train(root / "text", TEXT_ARGS)
 
 
 def runs_root(factory: Any) -> Path:

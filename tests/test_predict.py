@@ -177,7 +177,8 @@ def test_ddp_cli_writes_every_row_once_in_input_order(table: Path, tmp_path: Pat
         ),
         (
             ["run=DIGITS", "output=o.csv", "carry=[id]"],
-            r"carry: only data=table rows have columns to carry; this run has data=multi_digits$",
+            r"carry: only rows read from a file \(data=table, data=text\) have columns to carry; "
+            r"this run has data=multi_digits$",
         ),
         (
             ["run=TABLE", "output=o.csv", "split=tests"],

@@ -7,6 +7,9 @@
 - multilabel: ``<task>`` the labels with probability >= 0.5 (a list of names, or of indices); with
   ``predict.probabilities=true`` also ``<task>/<label>``, each label's probability.
 - regression: ``<task>`` the predicted value (float; a list of values for a task with several outputs).
+- token_classification: ``<task>`` a list of tags, one per word of the row's word list (null for a word
+  cut by truncation); with ``predict.probabilities=true`` also ``<task>/<tag>``, per word the probability
+  of that tag (:mod:`~mtl_lab.prediction.token_columns`).
 
 ``<class>`` / ``<label>`` is the class name, or the index when the task has no names. Table regression
 labels are not standardised (:mod:`mtl_lab.data.table.labels`), so a value is in the label's own units.
@@ -23,10 +26,16 @@ import pyarrow.compute as pc
 import torch
 from torch import Tensor
 
+from mtl_lab.data.text.config import TOKEN_KIND
+from mtl_lab.data.text.words import WordStarts
+from mtl_lab.errors import DataError
+from mtl_lab.prediction.token_columns import word_tag_columns
 from mtl_lab.tasks import TaskSpec
 
 #: Probability from which a multilabel label is predicted.
 MULTILABEL_THRESHOLD = 0.5
+#: Kinds with a probability column per class, label or tag under ``predict.probabilities=true``.
+PROBABILITY_KINDS = ("classification", "multilabel", TOKEN_KIND)
 
 
 def class_labels(spec: TaskSpec) -> list[str]:
@@ -41,7 +50,7 @@ def column_names(tasks: Mapping[str, TaskSpec], probabilities: bool) -> list[str
     names = []
     for task, spec in tasks.items():
         names.append(task)
-        if probabilities and spec.kind in ("classification", "multilabel"):
+        if probabilities and spec.kind in PROBABILITY_KINDS:
             names += [f"{task}/{label}" for label in class_labels(spec)]
     return names
 
@@ -75,14 +84,22 @@ def _chosen_labels(spec: TaskSpec, chosen: np.ndarray) -> pa.Array:
 
 
 def prediction_columns(
-    tasks: Mapping[str, TaskSpec], predictions: Mapping[str, Tensor], probabilities: bool
+    tasks: Mapping[str, TaskSpec],
+    predictions: Mapping[str, Tensor],
+    probabilities: bool,
+    words: WordStarts | None = None,
 ) -> dict[str, pa.Array]:
-    """The columns of :func:`column_names` for a batch of the model's outputs (head outputs per task)."""
+    """The columns of :func:`column_names` for a batch of the model's outputs (head outputs per task);
+    ``words``: where each word of the batch's rows begins, needed by token_classification tasks."""
     columns: dict[str, pa.Array] = {}
     for task, spec in tasks.items():
         output = predictions[task].detach().float().cpu()
         probs: np.ndarray | None = None
-        if spec.kind == "classification":
+        if spec.kind == TOKEN_KIND:
+            if words is None:
+                raise DataError(f"task {task!r}: its tags are per word; these rows have no word lists")
+            columns |= word_tag_columns(task, output, words, class_labels(spec), probabilities)
+        elif spec.kind == "classification":
             probs = torch.softmax(output, dim=-1).numpy()
             columns[task] = _names(spec, probs.argmax(axis=-1))
         elif spec.kind == "multilabel":

@@ -89,7 +89,7 @@ class PredictionWriter(Callback):
         dataloader_idx: int = 0,
     ) -> None:
         assert isinstance(pl_module, Predictor) and isinstance(batch, SourceBatch)
-        columns = prediction_columns(pl_module.module.tasks, outputs, self.probabilities)
+        columns = prediction_columns(pl_module.module.tasks, outputs, self.probabilities, batch.words)
         carried = batch.carry
         if carried is not None:
             columns = {c: carried.column(c).combine_chunks() for c in carried.column_names} | columns

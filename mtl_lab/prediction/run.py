@@ -2,7 +2,9 @@
 
 :func:`predict_run` loads the run as ``mtl-eval`` does (:func:`mtl_lab.evaluation.load_run`: its config,
 ``preprocessing.json`` and checkpoint), picks the rows (a ``data=table`` file streamed in batches,
-:class:`~mtl_lab.prediction.table_stream.TableStream`; else a split of the in-memory data), predicts them
+:class:`~mtl_lab.prediction.table_stream.TableStream`; a text run's file tokenized,
+:class:`~mtl_lab.prediction.text_source.TextSource`, whose ``data.path`` / ``data.<split>_path`` name
+that file and are not applied to the run's config; else a split of the in-memory data), predicts them
 with the run's Trainer settings (``trainer=ddp_cpu`` and the like: every rank predicts every W-th batch,
 rank 0 merges) and writes ``output`` batch by batch, plus ``<output>.metrics.json`` when the rows have
 labels of some task.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf, open_dict
 
 from mtl_lab.data.datamodule import MultiTaskDataModule
+from mtl_lab.data.text import TextDataModule
 from mtl_lab.errors import ConfigError, unknown_choice
 from mtl_lab.evaluation import LoadedRun, load_run
 from mtl_lab.experiment import build_trainer
@@ -37,6 +40,8 @@ from mtl_lab.prediction.run_config import prediction_config
 from mtl_lab.prediction.sources import PredictionSource, SplitSource, prediction_loader
 from mtl_lab.prediction.table_data import TablePredictionData, prediction_datamodule
 from mtl_lab.prediction.table_stream import TableStream
+from mtl_lab.prediction.text_rows import text_file_overrides
+from mtl_lab.prediction.text_source import text_source
 from mtl_lab.summary import collect_metrics
 
 SPLITS = ("test", "val", "train")
@@ -56,18 +61,30 @@ def _gives_data_path(overrides: Sequence[str]) -> bool:
     return "data.path" in keys
 
 
-def prediction_source(run: LoadedRun, split: str, new_data: bool, carry: Sequence[str]) -> PredictionSource:
-    """The rows to predict: a table file streamed, or a split of the run's in-memory data."""
+def prediction_source(
+    run: LoadedRun,
+    split: str,
+    new_data: bool,
+    carry: Sequence[str],
+    text_files: Mapping[str, str | None],
+) -> PredictionSource:
+    """The rows to predict: a table file streamed, a text run's file (``text_files``: the file overrides
+    kept out of its config), or a split of the run's in-memory data."""
     data, name = run.datamodule, run.cfg.data.get("name")
     if isinstance(data, TablePredictionData):
         node: dict[str, Any] = OmegaConf.to_container(run.cfg.data, resolve=True)  # type: ignore[assignment]
         batch_size = int(node.get("eval_batch_size") or node["batch_size"])
         return TableStream(data, node, split, new_data, carry, batch_size)
+    if isinstance(data, TextDataModule):
+        return text_source(data, split, text_files, carry)
     if carry:
-        raise ConfigError(f"carry: only data=table rows have columns to carry; this run has data={name}")
+        raise ConfigError(
+            f"carry: only rows read from a file (data=table, data=text) have columns to carry; "
+            f"this run has data={name}"
+        )
     if not isinstance(data, MultiTaskDataModule):
         raise ConfigError(
-            f"data={name}: mtl-predict predicts data=table files and in-memory datamodules, "
+            f"data={name}: mtl-predict predicts data=table and data=text files and in-memory datamodules, "
             f"not a {type(data).__name__}"
         )
     return SplitSource(data.split(split), data.eval_batch_size, f"the {split} split of data={name}")
@@ -89,10 +106,11 @@ def predict_run(
         raise unknown_choice("split", split, SPLITS, "split")
     run_dir = Path(run_dir)
     files = PredictionFiles(output, run_dir, overwrite)
-    cfg = prediction_config(run_dir, overrides)
+    text_files, config_overrides = text_file_overrides(run_dir, overrides)
+    cfg = prediction_config(run_dir, config_overrides)
     run = load_run(run_dir, cfg, ckpt, prediction_datamodule)
-    source = prediction_source(run, split, _gives_data_path(overrides), carry)
-    if isinstance(source, TableStream) and source.file.path.resolve() == files.output.resolve():
+    source = prediction_source(run, split, _gives_data_path(overrides), carry, text_files)
+    if source.path is not None and source.path.resolve() == files.output.resolve():
         raise ConfigError(f"output: {files.output} is the file being predicted; write it elsewhere")
     tasks = run.module.tasks
     for column in carry:

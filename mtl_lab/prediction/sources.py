@@ -7,7 +7,8 @@ gives rank r of W the batches r, r + W, r + 2W, ... (every batch exactly once, n
 batch at a time (:func:`mtl_lab.prediction.output.merge_shards`).
 
 :class:`SplitSource` is one split of an in-memory datamodule (every batch labelled);
-:class:`~mtl_lab.prediction.table_stream.TableStream` streams a table file.
+:class:`~mtl_lab.prediction.table_stream.TableStream` streams a table file;
+:class:`~mtl_lab.prediction.text_source.TextSource` serves the rows of a text file, tokenized.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 import torch.distributed as dist
@@ -22,15 +24,18 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from mtl_lab.batch import Batch
 from mtl_lab.data.datamodule import TensorSplit
+from mtl_lab.data.text.words import WordStarts
 
 
 @dataclass
 class SourceBatch:
-    """One batch to predict: the model's ``batch`` (targets of the labelled tasks only) and the rows'
-    carried columns (None: nothing is carried)."""
+    """One batch to predict: the model's ``batch`` (targets of the labelled tasks only), the rows'
+    carried columns (None: nothing is carried) and, for text rows of word lists, where each word begins
+    among the batch's tokens (where a token task's tag is read; None: no word lists)."""
 
     batch: Batch
     carry: pa.Table | None = None
+    words: WordStarts | None = None
 
 
 class PredictionSource(ABC):
@@ -40,6 +45,8 @@ class PredictionSource(ABC):
     description: str
     #: The tasks whose labels the rows have: their metrics are computed.
     labelled_tasks: tuple[str, ...]
+    #: The file the rows are read from (None: in-memory data); the output may not replace it.
+    path: Path | None = None
 
     @abstractmethod
     def batches(self, keep: Callable[[int], bool]) -> Iterator[SourceBatch]:

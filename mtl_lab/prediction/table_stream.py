@@ -59,6 +59,7 @@ class TableStream(PredictionSource):
         self.read = list(dict.fromkeys([*features, *labels, *split_column, *self.carry]))
         self.text_columns = {*features, *labels, *split_column}
         self.description = self.file.selection.description
+        self.path = self.file.path
 
     def batches(self, keep: Callable[[int], bool]) -> Iterator[SourceBatch]:
         text_format = self.file.fmt in TEXT_FORMATS

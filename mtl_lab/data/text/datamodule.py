@@ -161,6 +161,11 @@ class TextDataModule(BaseDataModule):
         pad = self.tokenizer.pad_token_id
         return 0 if pad is None else int(pad)
 
+    @property
+    def vocabularies(self) -> dict[str, Classes]:
+        """Each classification task's classes and each token task's tags (fitted, or saved ones loaded)."""
+        return dict(self._vocabularies)
+
     def declare_tasks(self) -> dict[str, TaskSpec]:
         return declare_text_tasks(self.task_columns, self._vocabularies)
 

@@ -1,7 +1,9 @@
 """One tokenized split in memory and the dataset that serves it as padded batches.
 
 :class:`TextSplit` holds the unpadded token ids of every row (flat, with row offsets), the targets and
-masks of the sentence tasks ([n]) and, per token task, a flat tag id per token (-1 = unlabelled).
+masks of the sentence tasks ([n]), per token task a flat tag id per token (-1 = unlabelled) and, for
+rows of word lists, where each word begins (:class:`~mtl_lab.data.text.words.WordStarts`; batches do not
+use it: ``mtl-predict`` reads a token task's prediction there).
 :class:`TextDataset` serves whole batches (``__getitems__``): rows are right-padded to the longest row
 OF THE BATCH (never to a global length) with the tokenizer's pad id; ``attention_mask`` is 1 on real
 tokens; a token task's target is Long[B, T] (0 where unlabelled) with its mask bool[B, T] True exactly
@@ -20,6 +22,7 @@ from torch.utils.data import Dataset
 from mtl_lab.batch import Batch
 from mtl_lab.data.datamodule import labelled_samples
 from mtl_lab.data.text.tags import UNLABELLED, labelled_rows
+from mtl_lab.data.text.words import WordStarts
 
 
 @dataclass
@@ -31,6 +34,7 @@ class TextSplit:
     targets: dict[str, Tensor] = field(default_factory=dict)  # sentence tasks, [n]
     masks: dict[str, Tensor] = field(default_factory=dict)  # sentence tasks, bool [n]
     token_tags: dict[str, np.ndarray] = field(default_factory=dict)  # token tasks, int32 [tokens]
+    words: WordStarts | None = None  # rows of word lists: each word's first sub-token
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

@@ -1,6 +1,7 @@
 """One split of ``data=text`` encoded: its rows tokenized once (:mod:`~mtl_lab.data.text.tokenize`),
 sentence labels encoded as in ``data=table`` and word tags aligned onto the tokens
-(:mod:`~mtl_lab.data.text.tags`); and the report of rows cut by truncation.
+(:mod:`~mtl_lab.data.text.tags`), each word's first sub-token kept for rows of word lists
+(:mod:`~mtl_lab.data.text.words`); and the report of rows cut by truncation.
 
 Truncation (``data.truncation``): ``warn`` logs ONE warning line for all splits with the number of cut
 rows in each; ``error`` fails naming the first cut row (file, split, row).
@@ -25,6 +26,7 @@ from mtl_lab.data.text.dataset import TextSplit
 from mtl_lab.data.text.source import TextFile
 from mtl_lab.data.text.tags import align_tags, word_tag_ids
 from mtl_lab.data.text.tokenize import tokenize
+from mtl_lab.data.text.words import word_starts
 from mtl_lab.errors import DataError
 
 if TYPE_CHECKING:
@@ -51,14 +53,18 @@ def encode_split(
     vocabularies: Mapping[str, Classes],
     tokenizer: PreTrainedTokenizerFast,
     max_length: int,
+    require_labels: bool = True,
 ) -> tuple[TextSplit, Truncation]:
     """The split of ``file`` made of ``rows`` (None: every row) with the targets of ``tasks``
-    (``vocabularies``: each classification task's classes and each token task's tags)."""
+    (``vocabularies``: each classification task's classes and each token task's tags); a task without a
+    labelled row is an error unless ``require_labels`` is False (prediction)."""
     inputs = file.inputs(rows)
     split_words = file.words is not None
     tokens = tokenize(tokenizer, inputs, split_words, max_length)
     encoded = TextSplit(ids=tokens.ids, offsets=tokens.offsets)
     counts = [len(words) for words in inputs] if split_words else []
+    if split_words:
+        encoded.words = word_starts(tokens, counts)
     for task, column in tasks.items():
         where = f"{task_where(column, file.path)}, split {split!r}"
         if column.kind == TOKEN_KIND:
@@ -70,7 +76,7 @@ def encode_split(
             encoded.targets[task], encoded.masks[task] = encode_labels(
                 file.labels[task], column.kind, vocabularies.get(task), rows, where
             )
-        if encoded.labelled_count(task) == 0:
+        if require_labels and encoded.labelled_count(task) == 0:
             raise DataError(f"{where}: no labelled sample in the split")
     return encoded, Truncation(split, file.path, rows, tokens.truncated)
 
