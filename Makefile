@@ -79,13 +79,15 @@ test-slow: setup
 # Framework overhead against a bare LightningModule, every weighting's step time relative to `fixed`,
 # every architecture's step time (fixed, upgrad) relative to shared + fixed, and data=table against the
 # same data as in-memory tensors (epoch time; peak memory of a 1M-row table), and a sweep of 4 one-epoch
-# jobs with hydra/launcher=parallel (2 at a time) against the same jobs one after another.
+# jobs with hydra/launcher=parallel (2 at a time) against the same jobs one after another; text: tokens/s of
+# experiment=sentiment_ner against a plain PyTorch + transformers loop, and UPGrad's cost on it.
 # BENCH_ARGS: options both take, e.g. BENCH_ARGS="--rounds 5 --threads 2 --clock wall"
 bench: setup
 	cd benchmarks && $(abspath $(BIN))/python framework_overhead.py $(BENCH_ARGS)
 	cd benchmarks && $(abspath $(BIN))/python weighting_step_time.py $(BENCH_ARGS)
 	cd benchmarks && $(abspath $(BIN))/python architecture_step_time.py $(BENCH_ARGS)
 	cd benchmarks && $(abspath $(BIN))/python table_data.py $(BENCH_ARGS)
+	cd benchmarks && $(abspath $(BIN))/python text_throughput.py $(BENCH_ARGS)
 	cd benchmarks && $(abspath $(BIN))/python sweep_parallelism.py
 
 # The GPU paths no CI machine runs (16-mixed and bf16-mixed training per weighting, 2-GPU DDP, the bf16

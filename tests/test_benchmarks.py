@@ -83,3 +83,24 @@ def test_sweep_parallelism_prints_each_launcher_against_one_job_at_a_time() -> N
         rf"\| parallel \(forked jobs\) \|{seconds} {RATIO} \| {RATIO} \| <= 0.7x: (PASS|MISS) \|", out
     )
     assert re.search(r"target parallel sweep <= 0.7x basic: \d+\.\d\dx (PASS|MISS)", out)
+
+
+# writes data=reviews and a tiny BERT, then five short fits (~15 s on a quiet machine): make test-slow
+@pytest.mark.slow
+def test_text_throughput_prints_tokens_per_second_against_the_plain_loop() -> None:
+    tiny = [
+        "data.tiny_bert_config={hidden_size: 16, intermediate_size: 32}",
+        "data.val_size=8",
+        "data.test_size=8",
+        "data.batch_size=8",
+    ]
+    result = _run("text_throughput.py", "--rounds", "1", "--steps", "2", "--warmup", "1", *tiny)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "| arm | tokens/s | tokens/s ÷ plain | target |" in out
+    assert re.search(r"\| plain PyTorch \+ transformers \| \d+ \| 1\.00x \| - \|", out)
+    assert re.search(rf"\| mtl_lab fixed \| \d+ \| {RATIO} \| >= 0.9x: (PASS|MISS) \|", out)
+    assert re.search(
+        rf"\| mtl_lab upgrad \(representation\) \| \d+ \| {RATIO} \| step time {RATIO} fixed, <= 1.3x: (PASS|MISS) \|",
+        out,
+    )
