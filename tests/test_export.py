@@ -12,12 +12,13 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from prediction_runs import digits_run, runs_root, table_run
+from prediction_runs import digits_run, runs_root, table_run, text_run
 
 from mtl_lab.errors import ConfigError
 from mtl_lab.evaluation import load_run, load_run_config
 from mtl_lab.export import main
 from mtl_lab.model_export import export_run
+from mtl_lab.text.pretrained import load_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +112,31 @@ def test_errors_are_one_line(
     assert f"model: {tmp_path / 'd.pt'}" in out and "inputs: image ['batch', 1, 11, 11] float32" in out
     scripts = {e.name: e.value for e in entry_points(group="console_scripts")}
     assert scripts["mtl-export"] == "mtl_lab.export:main"
+
+
+def test_a_text_run_exports_with_a_sequence_axis_and_its_tokenizer(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    run_dir = text_run(runs_root(tmp_path_factory))
+    out = tmp_path_factory.mktemp("text_export")
+    onnx_model = export_run(run_dir, "onnx", output=out / "model.onnx")
+    traced = torch.jit.load(str(export_run(run_dir, "torchscript", output=out / "model.pt").path))
+    description = onnx_model.description
+    assert description["inputs"]["input_ids"] == {"shape": ["batch", "sequence"], "dtype": "int64"}
+    assert description["outputs"]["ner"]["unit"] == "token"
+    tokenizer = load_tokenizer(out / "model.tokenizer", "exported tokenizer")
+    run = load_run(run_dir, load_run_config(run_dir))
+    session = ort.InferenceSession(str(onnx_model.path), providers=["CPUExecutionProvider"])
+    # two batches of other lengths than the traced example's, tokenized by the exported tokenizer
+    for texts in (
+        ["Mara Quill loved the Harbor Cafe in Lisbon ."],
+        ["It was bad .", "Not good at all , but fine ."],
+    ):
+        inputs = dict(tokenizer(texts, padding=True, return_tensors="pt", return_token_type_ids=False))
+        with torch.no_grad():
+            expected = run.module.model.eval()(inputs).predictions
+            scripted = traced(inputs["input_ids"], inputs["attention_mask"])
+        outputs = session.run(None, {n: inputs[n].numpy() for n in ("input_ids", "attention_mask")})
+        for task, output, script in zip(["sentiment", "ner"], outputs, scripted, strict=True):
+            np.testing.assert_allclose(output, expected[task].numpy(), atol=1e-4)
+            np.testing.assert_allclose(script.numpy(), expected[task].numpy(), atol=1e-4)
