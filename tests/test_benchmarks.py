@@ -21,6 +21,7 @@ def _run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_weighting_step_time_prints_a_row_per_strategy_with_ratios_and_own_call_time() -> None:
     result = _run("weighting_step_time.py", "--weightings", "upgrad,dwa", "--rounds", "1", "--steps", "2")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -44,6 +45,7 @@ def test_weighting_step_time_names_an_unknown_strategy_and_the_choices() -> None
     assert "--weightings: unknown upgrd; choices: aligned_mtl, cagrad," in result.stderr.splitlines()[-1]
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_framework_overhead_prints_both_arms_against_the_plain_loop() -> None:
     result = _run("framework_overhead.py", "--rounds", "1", "--epochs", "1", "data.train_size=512")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -55,6 +57,7 @@ def test_framework_overhead_prints_both_arms_against_the_plain_loop() -> None:
     assert re.search(r"target mtl_lab <= 1.03x bare LightningModule: \d+\.\d{3}x (PASS|MISS)", out)
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_architecture_step_time_prints_a_row_per_architecture_with_its_statistics_cost() -> None:
     result = _run("architecture_step_time.py", "--architectures", "shared", "--rounds", "1", "--steps", "2")
     assert result.returncode == 0, result.stderr[-2000:]

@@ -36,7 +36,7 @@ def test_default_run_directory_is_under_outputs_of_the_working_directory(tmp_pat
     [
         (
             ["encoder.name=cnnn"],
-            "mtl-train: error: encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp, resnet, tabular; did you mean 'cnn'?",
+            "mtl-train: error: encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp, resnet, tabular, transformer; did you mean 'cnn'?",
         ),
         (
             ["trainer.max_epochs=abc"],
@@ -53,6 +53,7 @@ def test_configuration_errors_exit_non_zero_with_one_line(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_the_installed_console_script_runs_mtl_train(tmp_path: Path) -> None:
     script = shutil.which("mtl-train", path=str(Path(sys.executable).parent))
     assert script is not None, "the mtl-train console script is installed"
@@ -93,12 +94,13 @@ def test_divergence_exits_non_zero_with_one_line_and_diverged_summary(tmp_path: 
     assert Path(summary["checkpoint"]).is_file()
 
 
-# Two of the four combinations run by default (~20 s each); the other two with `make test-slow`.
+# ~15 s each: make test-slow (the default suite's 2-process runs: every weighting's statistics on a table
+# with missing labels, tests/weighting/test_contract.py, and the text model in bf16, tests/models/)
 @pytest.mark.parametrize(
     ("weighting", "precision"),
     [
-        ("gradnorm", "32-true"),
-        ("uncertainty", "bf16-mixed"),
+        pytest.param("gradnorm", "32-true", marks=pytest.mark.slow),
+        pytest.param("uncertainty", "bf16-mixed", marks=pytest.mark.slow),
         pytest.param("gradnorm", "bf16-mixed", marks=pytest.mark.slow),
         pytest.param("uncertainty", "32-true", marks=pytest.mark.slow),
     ],

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import FAST, SMALL_CNN, run_cli
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -55,6 +56,7 @@ def test_rank_command_reruns_the_job_from_its_overrides_in_its_directory(tmp_pat
     ]
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_ddp_inside_a_multirun_runs_both_ranks_of_every_job_in_the_job_directory(tmp_path: Path) -> None:
     args = [
         "-m",

@@ -149,7 +149,7 @@ def test_failed_or_interrupted_run_writes_failed_summary_and_keeps_checkpoints(
         (
             ["encoder.name=cnnn"],
             ConfigError,
-            r"^encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp, resnet, tabular; did you mean 'cnn'\?$",
+            r"^encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp, resnet, tabular, transformer; did you mean 'cnn'\?$",
         ),
         (
             ["weighting.name=uncertanty"],
@@ -214,7 +214,7 @@ def test_run_that_fails_to_build_writes_a_failed_summary_and_reraises(
     assert (
         summary["error"]
         == "ConfigError: "
-        + "encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp, resnet, tabular; did you mean 'cnn'?"
+        + "encoder.name: unknown encoder 'cnnn'; choices: cnn, mlp, resnet, tabular, transformer; did you mean 'cnn'?"
     )
     assert (
         summary["optimized_metric"] == {"name": "val/left/accuracy", "value": None} and summary["seed"] == 0

@@ -128,6 +128,7 @@ def test_a_new_file_without_split_or_labels_is_predicted_whole_and_streamed_in_b
         assert line["segment"] == row["segment"] and line["spend"] == pytest.approx(row["spend"], abs=1e-6)
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_ddp_cli_writes_every_row_once_in_input_order(table: Path, tmp_path: Path) -> None:
     output = tmp_path / "ddp.parquet"
     args = [

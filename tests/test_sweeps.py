@@ -64,6 +64,7 @@ def _multirun(overrides: list[str]) -> None:
         GlobalHydra.instance().clear()
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_experiment_glob_runs_every_experiment_and_sweeps_started_together_get_their_own_dirs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -139,6 +140,7 @@ def test_search_direction_follows_the_optimized_metric(metric: str, direction: s
 # ----------------------------------------------------------------------------- subprocess sweeps
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_failed_and_diverged_jobs_are_recorded_and_the_others_run_under_joblib(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
     args = [

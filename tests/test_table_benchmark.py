@@ -6,9 +6,11 @@ import os
 import re
 
 import cli_runner
+import pytest
 from conftest import REPO
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_table_data_prints_the_epoch_ratio_and_the_loading_memory_beside_the_arrow_size() -> None:
     script = REPO / "benchmarks" / "table_data.py"
     args = ["--rows", "2000", "--rounds", "1", "--epochs", "1", "--memory-rows", "20000"]

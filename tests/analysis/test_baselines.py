@@ -47,7 +47,7 @@ def test_baselines_file_is_read(tmp_path: Path) -> None:
         ('{"val/left/accuracy": 0.8}', r"key 'val/left/accuracy' is not 'test/<task>/<metric>'"),
         (
             '{"test/left/acc": 0.8}',
-            r"unknown metric 'acc'; choices: accuracy, auroc, f1, macro_f1, mae, rmse",
+            r"unknown metric 'acc'; choices: accuracy, auroc, entity_f1, entity_precision, entity_recall, f1, macro_f1, mae, rmse, token_accuracy",
         ),
         ('{"test/left/loss": 0.8}', r"unknown metric 'loss'"),
         ('{"test/left/accuracy": "high"}', r"test/left/accuracy: expected a finite number, got 'high'"),

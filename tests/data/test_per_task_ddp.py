@@ -55,6 +55,7 @@ def train_on_two_ranks(mode: str, tmp_path: Path) -> dict[str, Any]:
     return report
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_sample_mode_trains_the_same_drawn_task_on_every_rank(tmp_path: Path) -> None:
     report = train_on_two_ranks("sample", tmp_path)
     names = report["task_names"]

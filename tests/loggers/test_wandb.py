@@ -222,6 +222,7 @@ def test_wandb_mode_disabled_records_nothing(tmp_path: Path, monkeypatch: pytest
     assert not (tmp_path / "wandb").exists()
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_multirun_jobs_are_separate_wandb_runs_grouped_by_sweep_directory(tmp_path: Path) -> None:
     args = ["-m", "weighting=fixed,uncertainty", "logger=wandb", *FAST, *SMALL_CNN, *ONE_SHORT_EPOCH]
     result = run_cli(args, cwd=tmp_path)

@@ -24,7 +24,10 @@ def test_every_encoder_maps_its_declared_inputs_to_out_dim_features(name: str) -
     assert last and all(any(p is q for q in encoder.parameters()) for p in last)
     # the last layer is the last one with parameters: its output feeds the features directly
     features.sum().backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in last)
+    assert all(p.grad is not None for p in last)
+    # (a single tensor may get an exactly zero gradient: an attention key bias shifts every score of a
+    # softmax equally, so GradNorm measures the layer's gradient as a whole)
+    assert sum(float(p.grad.abs().sum()) for p in last) > 0
 
 
 def test_mlp_layer_widths() -> None:

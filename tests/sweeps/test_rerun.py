@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import FAST, SMALL_CNN, run_cli
 
 from mtl_lab.sweeps import SWEEP_SUMMARY_FILE, rerun_job
@@ -21,6 +22,7 @@ def test_rerun_job_tells_completed_resumable_and_fresh_job_dirs_apart(tmp_path: 
     assert rerun_job(tmp_path) == ({"status": "completed"}, None)
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_a_killed_grid_sweep_run_again_skips_completed_jobs_and_resumes_the_killed_one(
     tmp_path: Path,
 ) -> None:

@@ -13,6 +13,7 @@ from conftest import FAST, SMALL_CNN, run_cli
 MEMBERS = ["dwa", "rlw", "famo", "dbmtl", "scale_invariant"]
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_loss_adaptive_state_is_identical_on_two_ddp_ranks(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     args = [

@@ -36,6 +36,7 @@ def test_the_vocabulary_is_cased_capped_and_ordered_specials_characters_merges()
     assert {"Kestrel", "kestrel"} <= set(learn_vocabulary(["Kestrel kestrel Kestrel ."] * 3, 100))
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_the_tiny_bert_loads_back_from_pretrained_cased_and_deterministic(tmp_path: Path) -> None:
     from transformers import AutoModel, AutoTokenizer
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from text_files import tiny_tokenizer, write_jsonl
 
@@ -77,6 +78,7 @@ print(json.dumps([t.ids.tolist(), t.offsets.tolist(), t.word_ids.tolist(), t.tru
 """
 
 
+@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_tokenization_gives_the_same_ids_in_another_process() -> None:
     rows = [row["tokens"] for row in ROWS] + [["new", "york", "visited", "paris", "in", "the", "film"]]
     tokenizer = tiny_tokenizer()
