@@ -5,10 +5,12 @@ Setting: ``experiment=sentiment_ner`` (the tiny BERT written for ``data=reviews`
 the [CLS] state and ``ner`` on every token), the same batches (the datamodule's training loader: dynamic
 padding) and batch size for every arm:
 
-- plain loop:  h = BertModel(input_ids, attention_mask); sentiment logits = Linear(h[:, 0]); ner logits =
-               Linear(h); cross-entropy of each (ner on the labelled first sub-tokens only), summed;
-               backward; AdamW step;
-- mtl_lab fixed:  Trainer.fit of the composed config (CSV logger on, no validation), ``weighting=fixed``;
+- plain loop:  h = BertModel(input_ids, attention_mask) (training mode: dropout on); sentiment logits =
+               Linear(h[:, 0]); ner logits = Linear(h); cross-entropy of each (ner on the labelled first
+               sub-tokens only), summed; backward; gradient norm clipped at the experiment's
+               gradient_clip_val; AdamW step; no metrics;
+- mtl_lab fixed:  Trainer.fit of the composed config (CSV logger on, no validation), ``weighting=fixed``,
+               with its per-step train metrics (sentiment accuracy and F1, entity scores, token accuracy);
 - mtl_lab upgrad: the same with ``weighting=upgrad weighting.grad_level=representation`` (the Gramian of
                the two tasks' gradients w.r.t. the per-token features).
 
@@ -16,7 +18,7 @@ Tokens are the attention mask's ones (padding excluded) of the timed steps (afte
 runs plain, fixed, plain, upgrad, plain; each mtl_lab arm's time per token is divided by the mean of the
 plain arms around it, so the machine's drift cancels; medians over rounds.
 
-    python benchmarks/text_throughput.py [--rounds 3] [--steps 20] [--warmup 3] [--threads 1]
+    python benchmarks/text_throughput.py [--rounds 3] [--steps 40] [--warmup 3] [--threads 1]
         [OVERRIDE ...]   (Hydra overrides for every arm, e.g. data.batch_size=64)
 
 Targets: mtl_lab fixed tokens/s >= 0.9x the plain loop's; upgrad step time <= 1.3x fixed's.
@@ -94,6 +96,7 @@ class PlainModel(nn.Module):
         from transformers import AutoModel
 
         self.bert = AutoModel.from_pretrained(pretrained, local_files_only=True, add_pooling_layer=False)
+        self.bert.train()  # from_pretrained returns eval mode; train with dropout, as mtl_lab does
         hidden = self.bert.config.hidden_size
         self.sentiment = nn.Linear(hidden, 2)
         self.ner = nn.Linear(hidden, tags)
@@ -105,7 +108,9 @@ class PlainModel(nn.Module):
         return self.sentiment(states[:, 0]), self.ner(states)
 
 
-def time_plain(datamodule: BaseDataModule, pretrained: str, lr: float, args: argparse.Namespace) -> float:
+def time_plain(
+    datamodule: BaseDataModule, pretrained: str, lr: float, clip: float, args: argparse.Namespace
+) -> float:
     """Seconds per token of the plain loop over the same training batches."""
     torch.manual_seed(0)
     model = PlainModel(pretrained, datamodule.tasks["ner"].num_outputs)
@@ -124,6 +129,7 @@ def time_plain(datamodule: BaseDataModule, pretrained: str, lr: float, args: arg
         )
         optimizer.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)  # the experiment's gradient_clip_val
         optimizer.step()
     starts.append(now())
     timed, counted = starts[args.warmup :], tokens[args.warmup :]
@@ -133,7 +139,7 @@ def time_plain(datamodule: BaseDataModule, pretrained: str, lr: float, args: arg
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per run")
+    parser.add_argument("--steps", type=int, default=40, help="timed steps per run")
     parser.add_argument("--warmup", type=int, default=3, help="steps dropped at the start of each run")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: steadier ratios)")
     parser.add_argument(
@@ -156,11 +162,12 @@ def main(argv: list[str] | None = None) -> int:
         datamodule = build_datamodule(cfg)
         datamodule.setup("fit")
         pretrained, lr = str(cfg.encoder.pretrained), float(cfg.optimizer.lr)
+        clip = float(cfg.trainer.gradient_clip_val)
         for _ in range(args.rounds):
-            plain = [time_plain(datamodule, pretrained, lr, args)]
+            plain = [time_plain(datamodule, pretrained, lr, clip, args)]
             for weighting in ("fixed", "upgrad"):
                 measured = time_mtl_lab(weighting, datamodule, args, out)
-                plain.append(time_plain(datamodule, pretrained, lr, args))
+                plain.append(time_plain(datamodule, pretrained, lr, clip, args))
                 ratios[weighting].append(measured / ((plain[-2] + plain[-1]) / 2))
                 seconds[weighting].append(measured)
             seconds["plain"] += plain

@@ -27,7 +27,7 @@ Score = Literal["f1", "precision", "recall"]
 
 
 def sentence_entities(tags: Sequence[str]) -> set[tuple[str, int, int]]:
-    """The entities ``(type, first, last)`` of one sentence's word tags (seqeval's default chunking)."""
+    """The entities ``(type, first, last)`` of a word-tag sequence (seqeval's default chunking)."""
     from seqeval.metrics.sequence_labeling import get_entities
 
     return set(get_entities(list(tags)))
@@ -61,17 +61,22 @@ class EntityScore(Metric):
                 f"entity scores need [B, T] tag ids, got preds {tuple(preds.shape)} and "
                 f"target {tuple(target.shape)}"
             )
-        true_positives = predicted = gold = 0
+        # every sentence's words in one list, sentences separated by "O" (what seqeval does with a list of
+        # sentences): one chunking pass per batch, an entity never spans two sentences
+        gold_tags: list[str] = []
+        guessed_tags: list[str] = []
         for guess_row, gold_row in zip(preds.tolist(), target.tolist(), strict=True):
-            words = [(g, t) for g, t in zip(guess_row, gold_row, strict=True) if t != NOT_A_WORD]
-            gold_entities = sentence_entities([self.tags[t] for _, t in words])
-            guessed = sentence_entities([self.tags[g] for g, _ in words])
-            true_positives += len(gold_entities & guessed)
-            predicted += len(guessed)
-            gold += len(gold_entities)
-        self.true_positives += true_positives
-        self.predicted += predicted
-        self.gold += gold
+            for g, t in zip(guess_row, gold_row, strict=True):
+                if t != NOT_A_WORD:
+                    gold_tags.append(self.tags[t])
+                    guessed_tags.append(self.tags[g])
+            gold_tags.append("O")
+            guessed_tags.append("O")
+        gold_entities = sentence_entities(gold_tags)
+        guessed = sentence_entities(guessed_tags)
+        self.true_positives += len(gold_entities & guessed)
+        self.predicted += len(guessed)
+        self.gold += len(gold_entities)
 
     def compute(self) -> Tensor:
         tp = self.true_positives.double()
