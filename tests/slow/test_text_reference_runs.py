@@ -35,7 +35,8 @@ def test_a_real_pretrained_minilm_from_its_package_directory_trains_and_evaluate
         "experiment=sentiment_ner",
         f"encoder.pretrained={model_dir}",
         "data.train_size=1000",
-        "trainer.max_epochs=1",
+        "trainer.max_epochs=2",
+        "optimizer.lr=1e-4",  # fine-tuning pretrained weights: the tiny BERT's 1e-3 from scratch ruins them
         *QUIET,
         f"hydra.run.dir={run}",
     ]
@@ -44,8 +45,9 @@ def test_a_real_pretrained_minilm_from_its_package_directory_trains_and_evaluate
     summary = _summary(run)
     assert summary["status"] == "completed"
     metrics = summary["metrics"]
-    # one epoch on 1000 sentences: far above chance (0.5 accuracy, 0 entity F1), the real weights at work
-    assert metrics["test/sentiment/accuracy"] > 0.7
-    assert metrics["test/ner/entity_f1"] > 0.5
+    # two epochs on 1000 sentences (measured: accuracy 0.992, entity F1 0.811; the model is uncased, so
+    # capitals do not help it find names): the real weights at work
+    assert metrics["test/sentiment/accuracy"] > 0.9
+    assert metrics["test/ner/entity_f1"] > 0.7
     config = (run / ".hydra" / "config.yaml").read_text()
     assert str(model_dir) in config
