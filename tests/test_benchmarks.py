@@ -45,7 +45,6 @@ def test_weighting_step_time_names_an_unknown_strategy_and_the_choices() -> None
     assert "--weightings: unknown upgrd; choices: aligned_mtl, cagrad," in result.stderr.splitlines()[-1]
 
 
-@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_framework_overhead_prints_both_arms_against_the_plain_loop() -> None:
     result = _run("framework_overhead.py", "--rounds", "1", "--epochs", "1", "data.train_size=512")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -57,7 +56,6 @@ def test_framework_overhead_prints_both_arms_against_the_plain_loop() -> None:
     assert re.search(r"target mtl_lab <= 1.03x bare LightningModule: \d+\.\d{3}x (PASS|MISS)", out)
 
 
-@pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_architecture_step_time_prints_a_row_per_architecture_with_its_statistics_cost() -> None:
     result = _run("architecture_step_time.py", "--architectures", "shared", "--rounds", "1", "--steps", "2")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -88,8 +86,6 @@ def test_sweep_parallelism_prints_each_launcher_against_one_job_at_a_time() -> N
     assert re.search(r"target parallel sweep <= 0.7x basic: \d+\.\d\dx (PASS|MISS)", out)
 
 
-# writes data=reviews and a tiny BERT, then five short fits (~15 s on a quiet machine): make test-slow
-@pytest.mark.slow
 def test_text_throughput_prints_tokens_per_second_against_the_plain_loop() -> None:
     tiny = [
         "data.tiny_bert_config={hidden_size: 16, intermediate_size: 32}",
