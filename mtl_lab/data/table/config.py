@@ -117,3 +117,18 @@ def check_missing_features(value: str) -> str:
     if value not in MISSING_FEATURES:
         raise unknown_choice("data.missing_features", value, MISSING_FEATURES, "choice")
     return value
+
+
+def saved_task(
+    saved_tasks: Mapping[str, Any], task: str, column: TaskColumn, where: str
+) -> Mapping[str, Any]:
+    """Task ``task``'s entry of a saved preprocessing's ``tasks``; one line naming the saved tasks when it
+    is missing or was another column or kind."""
+    saved = saved_tasks.get(task)
+    expected = (column.column, column.kind)
+    if not isinstance(saved, Mapping) or (saved.get("column"), saved.get("kind")) != expected:
+        raise ConfigError(
+            f"{where}: task {task!r} (column {column.column!r}, {column.kind}) is not in the saved "
+            f"preprocessing; saved tasks: {', '.join(sorted(saved_tasks)) or '(none)'}"
+        )
+    return saved

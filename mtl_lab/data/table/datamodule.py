@@ -36,6 +36,7 @@ from mtl_lab.data.table.config import (
     check_missing_features,
     parse_features,
     parse_tasks,
+    saved_task,
 )
 from mtl_lab.data.table.example_file import write_example_table
 from mtl_lab.data.table.features import FeaturePreprocessing
@@ -204,15 +205,7 @@ class TableDataModule(MultiTaskDataModule):
         saved_tasks = state.get("tasks") or {}
         classes: dict[str, Classes] = {}
         for task, column in self.task_columns.items():
-            saved = saved_tasks.get(task)
-            if not isinstance(saved, Mapping) or (saved.get("column"), saved.get("kind")) != (
-                column.column,
-                column.kind,
-            ):
-                raise ConfigError(
-                    f"{where}: task {task!r} (column {column.column!r}, {column.kind}) is not in the saved "
-                    f"preprocessing; saved tasks: {', '.join(sorted(saved_tasks)) or '(none)'}"
-                )
+            saved = saved_task(saved_tasks, task, column, where)
             if column.kind == "classification":
                 classes[task] = list(saved["classes"])
         self._feature_preprocessing, self._classes = features, classes

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mtl_lab.data.table.config import TaskColumn
+from mtl_lab.data.table.config import TaskColumn, saved_task
 from mtl_lab.data.table.labels import Classes
 from mtl_lab.data.text.config import TOKEN_KIND
 from mtl_lab.errors import ConfigError
@@ -57,15 +57,7 @@ def load_text_state(state: Mapping[str, Any], columns: Mapping[str, TaskColumn])
     saved_tasks = state.get("tasks") or {}
     vocabularies: dict[str, Classes] = {}
     for task, column in columns.items():
-        saved = saved_tasks.get(task)
-        if not isinstance(saved, Mapping) or (saved.get("column"), saved.get("kind")) != (
-            column.column,
-            column.kind,
-        ):
-            raise ConfigError(
-                f"{where}: task {task!r} (column {column.column!r}, {column.kind}) is not in the saved "
-                f"preprocessing; saved tasks: {', '.join(sorted(saved_tasks)) or '(none)'}"
-            )
+        saved = saved_task(saved_tasks, task, column, where)
         key = _list_key(column.kind)
         if key is not None:
             values = saved.get(key)
