@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 
 class MtlLabError(Exception):
@@ -40,3 +41,13 @@ def unknown_choice(key: str, value: object, choices: Iterable[str], what: str = 
     if close:
         message += f"; did you mean {close[0]!r}?"
     return ConfigError(message)
+
+
+@contextmanager
+def exit_on_user_error(program: str = "mtl-train") -> Iterator[None]:
+    """Turn an :class:`MtlLabError` raised inside into ``SystemExit("<program>: error: <message>")``:
+    one line, no traceback (for Hydra plugins, whose exceptions Hydra would print in full)."""
+    try:
+        yield
+    except MtlLabError as err:
+        raise SystemExit(f"{program}: error: {err}") from None

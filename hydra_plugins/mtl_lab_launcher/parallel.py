@@ -5,8 +5,7 @@ Hydra instantiates launchers only from the ``hydra_plugins`` namespace; the logi
 is in :mod:`mtl_lab.sweeps.parallel_jobs`, imported when jobs are launched.
 """
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,8 @@ from hydra.core.utils import JobReturn
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
+
+from mtl_lab.errors import exit_on_user_error
 
 if TYPE_CHECKING:
     from mtl_lab.sweeps.parallel_jobs import Sweep
@@ -50,7 +51,7 @@ class ParallelLauncher(Launcher):
         from mtl_lab.sweeps.parallel_jobs import launch
 
         assert self.sweep is not None, "setup() comes first"
-        with _one_line_errors():
+        with exit_on_user_error():
             return launch(
                 self.sweep,
                 job_overrides,
@@ -59,13 +60,3 @@ class ParallelLauncher(Launcher):
                 start_method=self.start_method,
                 threads_per_job=self.threads_per_job,
             )
-
-
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    from mtl_lab.errors import MtlLabError
-
-    try:
-        yield
-    except MtlLabError as err:
-        raise SystemExit(f"mtl-train: error: {err}") from None

@@ -5,8 +5,6 @@ documentation) is in :mod:`mtl_lab.sweeps.optuna`, imported when a search starts
 runs do not import Optuna.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +12,8 @@ from hydra.core.config_store import ConfigStore
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import MISSING, DictConfig
+
+from mtl_lab.errors import exit_on_user_error
 
 
 @dataclass
@@ -44,22 +44,12 @@ class ResumableOptunaSweeper(Sweeper):
     def __init__(self, **settings: Any) -> None:
         from mtl_lab.sweeps.optuna import ResumableOptunaSearch
 
-        with _one_line_errors():
+        with exit_on_user_error():
             self.search = ResumableOptunaSearch(**settings)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.search.setup(hydra_context=hydra_context, task_function=task_function, config=config)
 
     def sweep(self, arguments: list[str]) -> None:
-        with _one_line_errors():
+        with exit_on_user_error():
             self.search.sweep(arguments)
-
-
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    from mtl_lab.errors import MtlLabError
-
-    try:
-        yield
-    except MtlLabError as err:
-        raise SystemExit(f"mtl-train: error: {err}") from None
