@@ -26,12 +26,12 @@ import torch
 from timing import (
     QUIET,
     StepTimer,
+    add_step_arguments,
+    apply_step_arguments,
     compose_config,
     markdown_table,
     median,
-    quiet_lightning,
     ratios_to_neighbours,
-    use_clock,
     verdict,
 )
 
@@ -68,13 +68,7 @@ def time_steps(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per run")
-    parser.add_argument("--warmup", type=int, default=3, help="steps dropped at the start of each run")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: steadier ratios)")
-    parser.add_argument(
-        "--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall time"
-    )
+    add_step_arguments(parser, 20)
     parser.add_argument(
         "--architectures",
         type=lambda text: [name for name in text.split(",") if name],
@@ -86,9 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         choices = ", ".join(ARCHITECTURES.names())
         parser.error(f"--architectures: unknown {', '.join(unknown)}; choices: {choices}")
-    use_clock(args.clock)
-    torch.set_num_threads(args.threads)
-    quiet_lightning()
+    apply_step_arguments(args)
     measured_runs = [(a, w) for a in args.architectures for w in WEIGHTINGS if (a, w) != BASELINE]
     ratios: dict[tuple[str, str], list[float]] = {run: [] for run in measured_runs}
     baseline_ms: list[float] = []

@@ -35,7 +35,16 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from timing import QUIET, compose_config, markdown_table, median, now, quiet_lightning, use_clock, verdict
+from timing import (
+    QUIET,
+    add_step_arguments,
+    apply_step_arguments,
+    compose_config,
+    markdown_table,
+    median,
+    now,
+    verdict,
+)
 from torch import nn
 
 from mtl_lab.batch import Batch
@@ -138,18 +147,10 @@ def time_plain(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=40, help="timed steps per run")
-    parser.add_argument("--warmup", type=int, default=3, help="steps dropped at the start of each run")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: steadier ratios)")
-    parser.add_argument(
-        "--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall time"
-    )
+    add_step_arguments(parser, 40)
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every arm")
     args = parser.parse_args(argv)
-    use_clock(args.clock)
-    torch.set_num_threads(args.threads)
-    quiet_lightning()
+    apply_step_arguments(args)
     setting = f"CPU, {args.threads} thread(s), {args.clock} clock, torch {torch.__version__}"
     print(f"# Text throughput: experiment=sentiment_ner, the tiny BERT on data=reviews ({setting})")
     seconds: dict[str, list[float]] = {"plain": [], "fixed": [], "upgrad": []}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import statistics
 import time
@@ -132,3 +133,23 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def add_step_arguments(
+    parser: argparse.ArgumentParser, steps: int, steps_help: str = "timed steps per run"
+) -> None:
+    """The options of the step-time benchmarks: --rounds, --steps, --warmup, --threads, --clock."""
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=steps, help=steps_help)
+    parser.add_argument("--warmup", type=int, default=3, help="steps dropped at the start of each run")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: steadier ratios)")
+    parser.add_argument(
+        "--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall time"
+    )
+
+
+def apply_step_arguments(args: argparse.Namespace) -> None:
+    """Use the parsed --clock and --threads, and quiet Lightning for the one table."""
+    use_clock(args.clock)
+    torch.set_num_threads(args.threads)
+    quiet_lightning()

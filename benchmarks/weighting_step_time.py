@@ -37,12 +37,12 @@ from timing import (
     QUIET,
     CallTimer,
     StepTimer,
+    add_step_arguments,
+    apply_step_arguments,
     compose_config,
     markdown_table,
     median,
-    quiet_lightning,
     ratios_to_neighbours,
-    use_clock,
     verdict,
 )
 
@@ -179,13 +179,7 @@ def target_verdict(weighting: str, cells: dict[str | None, Variant], k10: bool) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per run (one logs)")
-    parser.add_argument("--warmup", type=int, default=3, help="steps dropped at the start of each run")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: steadier ratios)")
-    parser.add_argument(
-        "--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall time"
-    )
+    add_step_arguments(parser, 20, "timed steps per run (one logs)")
     parser.add_argument(
         "--accelerator", default="cpu", help="trainer.accelerator: cpu, or gpu (with --clock wall)"
     )
@@ -200,9 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.weightings) - set(WEIGHTINGS.names()))
     if unknown:
         parser.error(f"--weightings: unknown {', '.join(unknown)}; choices: {', '.join(WEIGHTINGS.names())}")
-    use_clock(args.clock)
-    torch.set_num_threads(args.threads)
-    quiet_lightning()
+    apply_step_arguments(args)
     found, skipped = variants(args.weightings)
     setting = (
         f"{args.accelerator.upper()} {args.precision}, {args.threads} thread(s), {args.clock} clock, "
