@@ -76,14 +76,19 @@ def test_sweep_parallelism_prints_each_launcher_against_one_job_at_a_time() -> N
     result = _run("sweep_parallelism.py", "--rounds", "1", "--jobs", "2", "--launchers", "parallel", *tiny)
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    columns = ["launcher", "total (s)", "start-up (s)", "sweep (s)", "exit (s)", "CPU (s)", "total", "sweep"]
-    assert "| " + " | ".join([*columns, "target"]) + " |" in out
-    seconds = r"( \d+\.\d \|){5}"
-    assert re.search(rf"\| basic \(one job at a time\) \|{seconds} 1\.00x \| 1\.00x \| - \|", out)
+    columns = ["launcher", "total (s)", "start-up (s)", "sweep (s)", "exit (s)", "CPU (s)", "jobs (s)"]
+    assert "| " + " | ".join([*columns, "total", "sweep", "floor", "target"]) + " |" in out
+    seconds = r"( \d+\.\d \|){6}"
+    basic = re.search(
+        rf"\| basic \(one job at a time\) \|{seconds} 1\.00x \| 1\.00x \| (\d\.\d\d)x \| - \|", out
+    )
+    assert basic and 0.0 < float(basic[2]) < 1.0, "one job at a time: its jobs are part of its sweep"
     assert re.search(
-        rf"\| parallel \(forked jobs\) \|{seconds} {RATIO} \| {RATIO} \| <= 0.7x: (PASS|MISS) \|", out
+        rf"\| parallel \(forked jobs\) \|{seconds} {RATIO} \| {RATIO} \| {RATIO} \| <= 0.7x: (PASS|MISS) \|",
+        out,
     )
     assert re.search(r"target parallel sweep <= 0.7x basic: \d+\.\d\dx (PASS|MISS)", out)
+    assert re.search(r"floor \(its jobs' time / 2 workers / basic sweep\): \d+\.\d\dx", out)
 
 
 def test_text_throughput_prints_tokens_per_second_against_the_plain_loop() -> None:

@@ -12,11 +12,12 @@ import pytest
 import torch
 from conftest import FAST, SMALL_CNN, run_cli
 from hydra import compose, initialize_config_dir
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.hydra import Hydra
 from hydra._internal.utils import create_config_search_path
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from mtl_lab.config import config_dir
 from mtl_lab.errors import ConfigError
@@ -150,6 +151,32 @@ def test_users_omp_num_threads_is_left_to_every_job(tmp_path: Path, monkeypatch:
     )
     for num in (0, 1):
         assert json.loads((sweep_dir / str(num) / "job.json").read_text())["env"] == "1"
+
+
+def test_forked_jobs_use_the_configs_the_sweeper_composed_to_validate_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    composed = tmp_path / "composed"
+    compose = ConfigLoaderImpl.load_sweep_config
+
+    def recording(
+        self: ConfigLoaderImpl, master_config: DictConfig, sweep_overrides: list[str]
+    ) -> DictConfig:
+        with composed.open("a") as record:
+            record.write(f"{os.getpid()}\n")
+        return compose(self, master_config, sweep_overrides)
+
+    monkeypatch.setattr(ConfigLoaderImpl, "load_sweep_config", recording)
+    sweep_dir = tmp_path / "sweep"
+    _multirun(
+        _completed,
+        ["hydra/launcher=parallel", "hydra.launcher.n_jobs=2", "seed=1,2,3", f"hydra.sweep.dir={sweep_dir}"],
+    )
+    assert composed.read_text().split() == [str(os.getpid())] * 3, "once per job, by the sweep process"
+    for num, seed in enumerate((1, 2, 3)):
+        job = OmegaConf.load(sweep_dir / str(num) / ".hydra" / "config.yaml")
+        assert job.seed == seed
+        assert OmegaConf.load(sweep_dir / str(num) / ".hydra" / "hydra.yaml").hydra.job.num == num
 
 
 def test_a_job_whose_process_dies_fails_alone_and_is_named(tmp_path: Path) -> None:

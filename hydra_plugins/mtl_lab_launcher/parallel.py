@@ -43,8 +43,12 @@ class ParallelLauncher(Launcher):
         self.sweep: Sweep | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
-        from mtl_lab.sweeps.parallel_jobs import Sweep
+        from mtl_lab.sweeps.parallel_jobs import Sweep, default_start_method
+        from mtl_lab.sweeps.validated_configs import ValidatedConfigs
 
+        if (self.start_method or default_start_method()) == "fork":
+            # forked jobs reuse the configs the sweeper composes to validate a batch (shared context)
+            hydra_context.config_loader = ValidatedConfigs(hydra_context.config_loader)
         self.sweep = Sweep(hydra_context=hydra_context, config=config, task_function=task_function)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:

@@ -10,6 +10,8 @@ process, which has imported everything already: it starts in milliseconds.
   never more than the jobs of the batch); each job gets a process of its own, so memory is given back
   between jobs and a crash ends only its job.
 - Each job's torch threads follow the number of jobs running at once (:mod:`mtl_lab.sweeps.threads`).
+- A forked job takes the config the sweeper composed to validate the batch rather than composing it
+  again (:mod:`mtl_lab.sweeps.validated_configs`); a spawned one composes its own.
 - A job whose process ends without a result (killed, out of memory, crashed) is returned as failed with
   its exit code; the other jobs of the batch still run (Hydra's basic sweeper then stops the multirun
   with that error; an Optuna search records a failed trial and goes on).
@@ -41,6 +43,7 @@ from omegaconf import DictConfig, open_dict
 
 from mtl_lab.errors import ConfigError, unknown_choice
 from mtl_lab.sweeps.threads import THREADS_ENV, apply_job_threads, cpu_cores, job_threads
+from mtl_lab.sweeps.validated_configs import ValidatedConfigs
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +83,11 @@ def run_one(sweep: Sweep, num: int, overrides: Sequence[str], threads: int | Non
     """Run job ``num`` of ``sweep`` in this process, as hydra-joblib-launcher's workers do."""
     setup_globals()
     apply_job_threads(threads)
-    config = sweep.hydra_context.config_loader.load_sweep_config(sweep.config, list(overrides))
+    loader = sweep.hydra_context.config_loader
+    if isinstance(loader, ValidatedConfigs):
+        config = loader.take(sweep.config, overrides)
+    else:
+        config = loader.load_sweep_config(sweep.config, list(overrides))
     with open_dict(config):
         config.hydra.job.id = f"{config.hydra.job.name}_{num}"
         config.hydra.job.num = num
@@ -198,6 +205,8 @@ def launch(
             job.process.terminate()
         for process in ending + [job.process for job in running.values()]:
             process.join()
+        if isinstance(sweep.hydra_context.config_loader, ValidatedConfigs):
+            sweep.hydra_context.config_loader.forget()  # the batch's jobs are all forked
     return [returns[num] for num in sorted(returns)]
 
 
