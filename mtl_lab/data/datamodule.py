@@ -7,6 +7,9 @@ preprocessing (``preprocessing_state``, saved in the run directory as ``preproce
 back to the same data by ``mtl-eval``), and declares a small example (``example``) for the contract tests.
 ``use_tasks`` selects a subset of the declared tasks (None = all; one task = a single-task baseline).
 
+:class:`DatasetDataModule`: a source whose splits are datasets serving whole batches (``dataset``); its
+validation and test loaders, and the DataLoader options all its loaders share.
+
 :class:`MultiTaskDataModule`: data held in memory as :class:`TensorSplit` tensors (``make_splits``),
 served by slicing whole batches (no per-sample Python objects), deterministic from ``seed`` (None counts
 as 0, so every DDP rank builds the same data even in an unseeded run).
@@ -133,7 +136,37 @@ def identity_collate(batch: Batch) -> Batch:
     return batch
 
 
-class MultiTaskDataModule(BaseDataModule):
+class DatasetDataModule(BaseDataModule):
+    """A source whose splits are datasets that serve whole :class:`~mtl_lab.batch.Batch` es
+    (``__getitems__``): validation and test loaders in order, ``eval_batch_size`` at a time. Subclasses
+    set ``eval_batch_size`` and ``num_workers`` and implement :meth:`dataset` and ``train_dataloader``."""
+
+    eval_batch_size: int
+    num_workers: int
+
+    @abstractmethod
+    def dataset(self, split: str) -> Dataset[Batch]:
+        """The split ``split`` (``train``/``val``/``test``) as a dataset."""
+
+    def loader_options(self) -> dict[str, Any]:
+        """DataLoader arguments of every loader of this source, besides the dataset and its sampling."""
+        return {
+            "num_workers": self.num_workers,
+            "collate_fn": identity_collate,
+            "persistent_workers": self.num_workers > 0,
+        }
+
+    def _loader(self, split: str) -> DataLoader[Batch]:
+        return DataLoader(self.dataset(split), batch_size=self.eval_batch_size, **self.loader_options())
+
+    def val_dataloader(self) -> DataLoader[Batch]:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader[Batch]:
+        return self._loader("test")
+
+
+class MultiTaskDataModule(DatasetDataModule):
     """In-memory data. Subclasses implement :meth:`declare_tasks`, :attr:`input_specs` and
     :meth:`make_splits` (``train``/``val``/``test`` :class:`TensorSplit`, targets for every declared task)."""
 
@@ -193,14 +226,8 @@ class MultiTaskDataModule(BaseDataModule):
             counts[name] = {t: labelled_samples(split.masks.get(t), len(split)) for t in self.tasks}
         return counts
 
-    def _loader(self, split: str) -> DataLoader[Batch]:
-        return DataLoader(
-            TensorMultiTaskDataset(self.split(split)),
-            batch_size=self.eval_batch_size,
-            num_workers=self.num_workers,
-            collate_fn=identity_collate,
-            persistent_workers=self.num_workers > 0,
-        )
+    def dataset(self, split: str) -> TensorMultiTaskDataset:
+        return TensorMultiTaskDataset(self.split(split))
 
     def train_dataloader(self) -> ResumableLoader:
         """Shuffled from (``seed``, epoch), this rank's share under DDP, its position checkpointed
@@ -208,18 +235,5 @@ class MultiTaskDataModule(BaseDataModule):
         trainer = self.trainer
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
         return training_loader(
-            TensorMultiTaskDataset(self.split("train")),
-            self.batch_size,
-            self.seed,
-            replicas,
-            rank,
-            num_workers=self.num_workers,
-            collate_fn=identity_collate,
-            persistent_workers=self.num_workers > 0,
+            self.dataset("train"), self.batch_size, self.seed, replicas, rank, **self.loader_options()
         )
-
-    def val_dataloader(self) -> DataLoader[Batch]:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader[Batch]:
-        return self._loader("test")

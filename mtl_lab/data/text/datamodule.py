@@ -27,10 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
-from mtl_lab.batch import Batch, InputSpec
-from mtl_lab.data.datamodule import DATAMODULES, SPLITS, BaseDataModule, identity_collate, select_tasks
+from mtl_lab.batch import InputSpec
+from mtl_lab.data.datamodule import DATAMODULES, SPLITS, DatasetDataModule, select_tasks
 from mtl_lab.data.resumable_loader import ResumableLoader, training_loader
 from mtl_lab.data.table.config import TaskColumn
 from mtl_lab.data.table.labels import Classes, fit_classes
@@ -59,7 +58,7 @@ if TYPE_CHECKING:
 
 
 @DATAMODULES.register("text")
-class TextDataModule(BaseDataModule):
+class TextDataModule(DatasetDataModule):
     """A text file (or one per split) with a text column and label columns (see the module docstring)."""
 
     name = "text"
@@ -215,32 +214,12 @@ class TextDataModule(BaseDataModule):
         under DDP, its position checkpointed (:mod:`mtl_lab.data.resumable_loader`)."""
         trainer = self.trainer
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
-        dataset = self.dataset("train")
-        options: dict[str, Any] = {
-            "num_workers": self.num_workers,
-            "collate_fn": identity_collate,
-            "persistent_workers": self.num_workers > 0,
-        }
+        dataset, options = self.dataset("train"), self.loader_options()
         if self.bucketing:
             return bucketed_loader(
                 dataset, dataset.lengths, self.batch_size, self.seed, replicas, rank, **options
             )
         return training_loader(dataset, self.batch_size, self.seed, replicas, rank, **options)
-
-    def _loader(self, split: str) -> DataLoader[Batch]:
-        return DataLoader(
-            self.dataset(split),
-            batch_size=self.eval_batch_size,
-            num_workers=self.num_workers,
-            collate_fn=identity_collate,
-            persistent_workers=self.num_workers > 0,
-        )
-
-    def val_dataloader(self) -> DataLoader[Batch]:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader[Batch]:
-        return self._loader("test")
 
     # --- preprocessing state ---------------------------------------------------------------------
     def preprocessing_state(self) -> dict[str, Any]:
