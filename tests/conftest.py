@@ -10,6 +10,8 @@ from pathlib import Path
 import cli_runner
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra._internal.hydra import Hydra
+from hydra._internal.utils import create_config_search_path
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 
@@ -54,6 +56,23 @@ def compose_config(overrides: Sequence[str], output_dir: Path) -> DictConfig:
         cfg.paths.output_dir = str(output_dir)
         cfg.paths.log_dir = str(output_dir)
     return cfg
+
+
+def run_multirun(task_function: Callable[[DictConfig], object], overrides: Sequence[str]) -> None:
+    """`mtl-train -m <overrides>` in this process, each job running ``task_function`` instead of training."""
+    GlobalHydra.instance().clear()
+    hydra = Hydra.create_main_hydra2(
+        task_name="train", config_search_path=create_config_search_path(str(config_dir()))
+    )
+    try:
+        hydra.multirun(
+            config_name="train",
+            task_function=task_function,  # type: ignore[arg-type]
+            overrides=[*overrides, "hydra.mode=MULTIRUN"],
+            with_log_configuration=False,
+        )
+    finally:
+        GlobalHydra.instance().clear()
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import FAST, SMALL_CNN, run_cli
+from conftest import FAST, SMALL_CNN, run_cli, run_multirun
 from hydra import compose, initialize_config_dir
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
-from hydra._internal.hydra import Hydra
-from hydra._internal.utils import create_config_search_path
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
@@ -61,22 +59,6 @@ def _completed(cfg: DictConfig) -> float:
     metric = {"name": cfg.optimized_metric, "value": float(os.getpid())}
     write_summary(RunSummary(status="completed", tasks={}, optimized_metric=metric), out / "summary.json")
     return 1.0
-
-
-def _multirun(task_function: object, overrides: list[str]) -> None:
-    GlobalHydra.instance().clear()
-    hydra = Hydra.create_main_hydra2(
-        task_name="train", config_search_path=create_config_search_path(str(CONF))
-    )
-    try:
-        hydra.multirun(
-            config_name="train",
-            task_function=task_function,  # type: ignore[arg-type]
-            overrides=[*overrides, "hydra.mode=MULTIRUN"],
-            with_log_configuration=False,
-        )
-    finally:
-        GlobalHydra.instance().clear()
 
 
 # ----------------------------------------------------------------------------- the threads rule
@@ -126,7 +108,7 @@ def test_jobs_run_side_by_side_in_processes_of_their_own_with_their_share_of_the
         "hydra.launcher.n_jobs=2",
         f"hydra.launcher.start_method={start_method}",
     ]
-    _multirun(_record_job, [*launcher, "seed=1,2", "+sweep_jobs=2", f"hydra.sweep.dir={sweep_dir}"])
+    run_multirun(_record_job, [*launcher, "seed=1,2", "+sweep_jobs=2", f"hydra.sweep.dir={sweep_dir}"])
     records = [json.loads((sweep_dir / str(num) / "job.json").read_text()) for num in (0, 1)]
     assert len({r["pid"] for r in records} | {os.getpid()}) == 3, "each job in a process of its own"
     threads = max(1, cpu_cores() // 2)
@@ -139,7 +121,7 @@ def test_jobs_run_side_by_side_in_processes_of_their_own_with_their_share_of_the
 def test_users_omp_num_threads_is_left_to_every_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     sweep_dir = tmp_path / "sweep"
-    _multirun(
+    run_multirun(
         _record_job,
         [
             "hydra/launcher=parallel",
@@ -168,7 +150,7 @@ def test_forked_jobs_use_the_configs_the_sweeper_composed_to_validate_the_batch(
 
     monkeypatch.setattr(ConfigLoaderImpl, "load_sweep_config", recording)
     sweep_dir = tmp_path / "sweep"
-    _multirun(
+    run_multirun(
         _completed,
         ["hydra/launcher=parallel", "hydra.launcher.n_jobs=2", "seed=1,2,3", f"hydra.sweep.dir={sweep_dir}"],
     )
@@ -182,7 +164,7 @@ def test_forked_jobs_use_the_configs_the_sweeper_composed_to_validate_the_batch(
 def test_a_job_whose_process_dies_fails_alone_and_is_named(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
     with pytest.raises(RuntimeError, match=r"^job 1 \(seed=2\): its process ended with exit code 3 before"):
-        _multirun(
+        run_multirun(
             _crash_second_job,
             [
                 "hydra/launcher=parallel",
@@ -204,7 +186,7 @@ def test_an_error_outside_the_task_function_reaches_the_sweep_process(tmp_path: 
     sweep_dir.mkdir()
     (sweep_dir / "1").write_text("a file where job 1's directory goes")
     with pytest.raises(FileExistsError):
-        _multirun(_completed, ["hydra/launcher=parallel", "seed=1,2", f"hydra.sweep.dir={sweep_dir}"])
+        run_multirun(_completed, ["hydra/launcher=parallel", "seed=1,2", f"hydra.sweep.dir={sweep_dir}"])
     assert json.loads((sweep_dir / "0" / "summary.json").read_text())["status"] == "completed"
 
 
@@ -219,7 +201,7 @@ def test_a_wrong_launcher_setting_is_one_line(tmp_path: Path) -> None:
         "choices: fork, spawn; did you mean 'fork'?"
     )
     with pytest.raises(SystemExit, match=f"^{re.escape(expected)}$"):
-        _multirun(_completed, overrides)
+        run_multirun(_completed, overrides)
 
 
 # ----------------------------------------------------------------------------- mtl-train -m

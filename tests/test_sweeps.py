@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FAST, SMALL_CNN, run_cli
+from conftest import FAST, SMALL_CNN, run_cli, run_multirun
 from hydra import compose, initialize_config_dir
-from hydra._internal.hydra import Hydra
-from hydra._internal.utils import create_config_search_path
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
@@ -48,29 +46,13 @@ def _fake_job(cfg: DictConfig) -> float:
     return 1.0
 
 
-def _multirun(overrides: list[str]) -> None:
-    GlobalHydra.instance().clear()
-    hydra = Hydra.create_main_hydra2(
-        task_name="train", config_search_path=create_config_search_path(str(CONF))
-    )
-    try:
-        hydra.multirun(
-            config_name="train",
-            task_function=_fake_job,
-            overrides=[*overrides, "hydra.mode=MULTIRUN"],
-            with_log_configuration=False,
-        )
-    finally:
-        GlobalHydra.instance().clear()
-
-
 @pytest.mark.slow  # a multi-process or multi-run check (10-30 s): make test-slow
 def test_experiment_glob_runs_every_experiment_and_sweeps_started_together_get_their_own_dirs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    _multirun(["experiment=glob(*)"])
-    _multirun(["experiment=glob(*)"])
+    run_multirun(_fake_job, ["experiment=glob(*)"])
+    run_multirun(_fake_job, ["experiment=glob(*)"])
     sweep_dirs = sorted((tmp_path / "outputs" / "multirun").glob("*/*"))
     assert len(sweep_dirs) == 2, "two multiruns started within the same second never share a directory"
     assert all(re.fullmatch(r"\d\d-\d\d-\d\d_\d{6}", d.name) for d in sweep_dirs)
