@@ -73,11 +73,19 @@ class ResumableLoader(DataLoader[Batch]):
 
 
 def training_loader(
-    dataset: Any, batch_size: int, seed: int, num_replicas: int = 1, rank: int = 0, **kwargs: Any
+    dataset: Any,
+    batch_size: int,
+    seed: int,
+    num_replicas: int = 1,
+    rank: int = 0,
+    sampler: ResumableSampler | None = None,
+    **kwargs: Any,
 ) -> ResumableLoader:
-    """A :class:`ResumableLoader` over ``dataset`` (``kwargs``: other DataLoader arguments) whose worker
-    seeds come from its own generator, so creating its iterators draws nothing from the global RNG."""
-    sampler = ResumableSampler(dataset, seed=seed, num_replicas=num_replicas, rank=rank)
+    """A :class:`ResumableLoader` over ``dataset`` in the order of ``sampler`` (default: a
+    :class:`ResumableSampler` of ``seed``, this rank's share; ``kwargs``: other DataLoader arguments) whose
+    worker seeds come from its own generator, so creating its iterators draws nothing from the global RNG."""
+    if sampler is None:
+        sampler = ResumableSampler(dataset, seed=seed, num_replicas=num_replicas, rank=rank)
     generator = torch.Generator().manual_seed(seed)
     return ResumableLoader(dataset, batch_size=batch_size, sampler=sampler, generator=generator, **kwargs)
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import DistributedSampler
 
-from mtl_lab.data.resumable_loader import ResumableLoader, ResumableSampler
+from mtl_lab.data.resumable_loader import ResumableSampler
 
 #: Batches per sorted pool: larger pools pad less, smaller ones keep more of the shuffle.
 POOL_BATCHES = 50
@@ -61,19 +61,3 @@ class BucketSampler(ResumableSampler):
         indices = bucket_order(shuffled, self.lengths, self.batch_size, self.seed + self.epoch)
         skip, self.skip = self.skip, 0
         return iter(indices[skip:])
-
-
-def bucketed_loader(
-    dataset: Any,
-    lengths: np.ndarray,
-    batch_size: int,
-    seed: int,
-    num_replicas: int = 1,
-    rank: int = 0,
-    **kwargs: Any,
-) -> ResumableLoader:
-    """A :class:`ResumableLoader` over a :class:`BucketSampler` (``kwargs``: other DataLoader arguments),
-    its worker seeds from its own generator as in :func:`~mtl_lab.data.resumable_loader.training_loader`."""
-    sampler = BucketSampler(dataset, lengths, batch_size, seed, num_replicas=num_replicas, rank=rank)
-    generator = torch.Generator().manual_seed(seed)
-    return ResumableLoader(dataset, batch_size=batch_size, sampler=sampler, generator=generator, **kwargs)

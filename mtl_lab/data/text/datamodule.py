@@ -41,7 +41,7 @@ from mtl_lab.data.table.splits import (
     resolve_sources,
     split_rows,
 )
-from mtl_lab.data.text.bucketing import bucketed_loader
+from mtl_lab.data.text.bucketing import BucketSampler
 from mtl_lab.data.text.config import TOKEN_KIND, check_options, check_tokenizer, parse_text_tasks
 from mtl_lab.data.text.dataset import TextDataset, TextSplit
 from mtl_lab.data.text.encode import encode_split, report_truncation
@@ -214,12 +214,15 @@ class TextDataModule(DatasetDataModule):
         under DDP, its position checkpointed (:mod:`mtl_lab.data.resumable_loader`)."""
         trainer = self.trainer
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
-        dataset, options = self.dataset("train"), self.loader_options()
-        if self.bucketing:
-            return bucketed_loader(
-                dataset, dataset.lengths, self.batch_size, self.seed, replicas, rank, **options
-            )
-        return training_loader(dataset, self.batch_size, self.seed, replicas, rank, **options)
+        dataset = self.dataset("train")
+        sampler = (
+            BucketSampler(dataset, dataset.lengths, self.batch_size, self.seed, replicas, rank)
+            if self.bucketing
+            else None
+        )
+        return training_loader(
+            dataset, self.batch_size, self.seed, replicas, rank, sampler, **self.loader_options()
+        )
 
     # --- preprocessing state ---------------------------------------------------------------------
     def preprocessing_state(self) -> dict[str, Any]:
