@@ -138,11 +138,20 @@ def identity_collate(batch: Batch) -> Batch:
 
 class DatasetDataModule(BaseDataModule):
     """A source whose splits are datasets that serve whole :class:`~mtl_lab.batch.Batch` es
-    (``__getitems__``): validation and test loaders in order, ``eval_batch_size`` at a time. Subclasses
-    set ``eval_batch_size`` and ``num_workers`` and implement :meth:`dataset` and ``train_dataloader``."""
+    (``__getitems__``): validation and test loaders in order, ``eval_batch_size`` (default:
+    ``batch_size``) at a time. ``seed`` None counts as 0, so the data and their shuffles stay
+    deterministic even in an unseeded run. Subclasses implement :meth:`dataset` and ``train_dataloader``."""
 
-    eval_batch_size: int
-    num_workers: int
+    def __init__(
+        self, batch_size: int, eval_batch_size: int | None, num_workers: int, seed: int | None
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ConfigError(f"data.batch_size: must be >= 1, got {batch_size}")
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.num_workers = num_workers
+        self.seed = 0 if seed is None else seed
 
     @abstractmethod
     def dataset(self, split: str) -> Dataset[Batch]:
@@ -178,13 +187,7 @@ class MultiTaskDataModule(DatasetDataModule):
         seed: int | None = 0,
         use_tasks: Sequence[str] | None = None,
     ) -> None:
-        super().__init__()
-        if batch_size < 1:
-            raise ConfigError(f"data.batch_size: must be >= 1, got {batch_size}")
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or batch_size
-        self.num_workers = num_workers
-        self.seed = 0 if seed is None else seed  # data stay deterministic even in an unseeded run
+        super().__init__(batch_size, eval_batch_size, num_workers, seed)
         self.tasks = select_tasks(self.declare_tasks(), use_tasks, self.name)
         self._splits: dict[str, TensorSplit] = {}
 

@@ -49,7 +49,6 @@ from mtl_lab.data.text.example_file import write_example_text, write_tokenizer
 from mtl_lab.data.text.source import TextFile, read_text_file
 from mtl_lab.data.text.state import declare_text_tasks, load_text_state, text_state
 from mtl_lab.data.text.tags import fit_tags
-from mtl_lab.errors import ConfigError
 from mtl_lab.tasks import TaskSpec
 from mtl_lab.text.pretrained import load_tokenizer
 
@@ -84,10 +83,8 @@ class TextDataModule(DatasetDataModule):
         seed: int | None = 0,
         use_tasks: Sequence[str] | str | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, eval_batch_size, num_workers, seed)
         check_options(max_length, truncation, text_column, tokens_column)
-        if batch_size < 1:
-            raise ConfigError(f"data.batch_size: must be >= 1, got {batch_size}")
         self.text_column, self.tokens_column = text_column, tokens_column
         self.task_columns: dict[str, TaskColumn] = {
             t.task: t for t in parse_text_tasks(tasks, text_column, tokens_column)
@@ -100,9 +97,6 @@ class TextDataModule(DatasetDataModule):
         used = [source, *(t.column for t in self.task_columns.values())]
         check_split_column(split_column, self.sources, used, "text or label")
         self.split_column = split_column
-        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
-        self.num_workers = num_workers
-        self.seed = 0 if seed is None else seed  # the split and shuffles stay deterministic, even unseeded
         self._files: dict[str, TextFile] | None = None
         self._rows: dict[str, np.ndarray | None] = {}
         self._splits: dict[str, TextSplit] = {}
