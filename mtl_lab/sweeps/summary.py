@@ -11,6 +11,10 @@ launcher's, a joblib worker, a cluster node) and stays valid if the sweep is kil
                "status": "completed", "optimized_metric": {"name": "val/loss", "value": 3.27},
                "wall_time_s": 11.0}, ...]}
 
+At a job's end only the records that can have changed are read again: that job's and those not yet
+final in the file (a job that has ended keeps its status for the rest of the multirun), so a sweep of
+``N`` jobs reads ``N`` job directories at its start and end, not ``N`` after every job.
+
 A job's ``status`` is its summary's (``completed``, ``failed``, ``diverged``; ``error`` says why for
 the last two). A job without ``summary.json`` is ``running`` while the multirun runs and ``failed``
 (``error``: no summary.json) once it has ended. With ``fail_on_job_failure`` (the default), a
@@ -27,10 +31,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from mtl_lab.summary import RunSummary, write_summary
 
@@ -39,13 +44,17 @@ STATUSES = ("completed", "failed", "diverged")
 _NO_SUMMARY = "no summary.json: the job was killed or crashed before writing it"
 
 
+def _yaml(path: Path) -> Any:
+    """A YAML file Hydra wrote (plain YAML: no interpolation is resolved), with libyaml where present."""
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _job_record(job_dir: Path, finished: bool) -> dict[str, Any]:
-    hydra_cfg = OmegaConf.load(job_dir / ".hydra" / "hydra.yaml")
     overrides_file = job_dir / ".hydra" / "overrides.yaml"
     record: dict[str, Any] = {
-        "num": int(hydra_cfg.hydra.job.num),
+        "num": int(_yaml(job_dir / ".hydra" / "hydra.yaml")["hydra"]["job"]["num"]),
         "dir": str(job_dir),
-        "overrides": list(OmegaConf.load(overrides_file)) if overrides_file.is_file() else [],
+        "overrides": list(_yaml(overrides_file) or []) if overrides_file.is_file() else [],
     }
     summary_file = job_dir / "summary.json"
     if not summary_file.is_file():
@@ -63,10 +72,24 @@ def _job_record(job_dir: Path, finished: bool) -> dict[str, Any]:
     return record
 
 
-def collect_jobs(sweep_dir: Path, finished: bool) -> list[dict[str, Any]]:
-    """Every job directory under ``sweep_dir`` (one holding ``.hydra/hydra.yaml``), by job number."""
+def collect_jobs(
+    sweep_dir: Path, finished: bool, known: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Every job directory under ``sweep_dir`` (one holding ``.hydra/hydra.yaml``), by job number; the
+    record of a directory in ``known`` (by ``dir``) is taken from there, not read again."""
     job_dirs = {p.parent.parent for p in sweep_dir.rglob(".hydra/hydra.yaml")}
-    return sorted((_job_record(d, finished) for d in job_dirs), key=lambda r: r["num"])
+    known = known or {}
+    records = (known.get(str(d)) or _job_record(d, finished) for d in job_dirs)
+    return sorted(records, key=lambda r: r["num"])
+
+
+def _final_records(sweep_dir: Path, except_dir: Path) -> dict[str, dict[str, Any]]:
+    """The records of ``sweep_summary.json`` whose job has ended, but ``except_dir``'s, by ``dir``."""
+    try:
+        jobs = json.loads((sweep_dir / SWEEP_SUMMARY_FILE).read_text())["jobs"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {job["dir"]: job for job in jobs if job["status"] in STATUSES and job["dir"] != str(except_dir)}
 
 
 @contextlib.contextmanager
@@ -79,12 +102,16 @@ def _locked(sweep_dir: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def write_sweep_summary(sweep_dir: str | Path, finished: bool) -> dict[str, Any]:
-    """Rebuild ``<sweep_dir>/sweep_summary.json`` from the job directories (atomically, under a lock)."""
+def write_sweep_summary(
+    sweep_dir: str | Path, finished: bool, ended_job: Path | None = None
+) -> dict[str, Any]:
+    """Rebuild ``<sweep_dir>/sweep_summary.json`` from the job directories (atomically, under a lock).
+    With ``ended_job`` (a job's end), the other records that are already final are kept as they are."""
     sweep_dir = Path(sweep_dir).resolve()
     sweep_dir.mkdir(parents=True, exist_ok=True)
     with _locked(sweep_dir):
-        jobs = collect_jobs(sweep_dir, finished)
+        known = _final_records(sweep_dir, ended_job.resolve()) if ended_job is not None else None
+        jobs = collect_jobs(sweep_dir, finished, known)
         counts = {status: sum(job["status"] == status for job in jobs) for status in STATUSES}
         if not finished:
             counts["running"] = sum(job["status"] == "running" for job in jobs)
@@ -123,7 +150,7 @@ class SweepSummary(Callback):
                 RunSummary(status="failed", tasks={}, optimized_metric=metric, error=error),
                 job_dir / "summary.json",
             )
-        write_sweep_summary(_sweep_dir(config), finished=False)
+        write_sweep_summary(_sweep_dir(config), finished=False, ended_job=job_dir)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = _sweep_dir(config)
