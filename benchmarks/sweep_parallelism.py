@@ -18,8 +18,8 @@ The floor of a launcher's sweep ratio is its jobs' time ÷ ``--workers`` ÷ the 
 of a launcher that packed its jobs perfectly and had nothing else to do. A job on its share of the
 cores is slower than on all of them (on 2 cores a one-epoch MultiDigits job takes about 1.4x as long
 with 1 torch thread as with 2: the jobs column), so 2 jobs side by side take about 0.7x the time of
-the same jobs one after another; Hydra's work around the jobs (composing every job's config to
-validate the batch, writing each job's directory) adds to both arms.
+the same jobs one after another (printed as *jobs alone*); Hydra's work around the jobs (composing
+every job's config to validate the batch, writing each job's directory) adds to both arms.
 
     python benchmarks/sweep_parallelism.py [--rounds 2] [--jobs 4] [--workers 2] [--epochs 1]
         [--launchers parallel,joblib] [OVERRIDE ...]   (Hydra overrides for every job)
@@ -196,6 +196,11 @@ def main(argv: list[str] | None = None) -> int:
         floor = median(arms["parallel"].floor)
         print(f"\ntarget parallel sweep <= {TARGET}x basic: {ratio:.2f}x {verdict(ratio, TARGET)}")
         print(f"floor (its jobs' time / {args.workers} workers / basic sweep): {floor:.2f}x")
+        pairs = zip(arms["parallel"].jobs, arms["basic"].jobs, strict=True)
+        jobs = [par / args.workers / one for par, one in pairs]
+        print(
+            f"jobs alone (its jobs' time / {args.workers} workers / basic's jobs' time): {median(jobs):.2f}x"
+        )
     return 0
 
 

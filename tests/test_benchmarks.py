@@ -89,6 +89,7 @@ def test_sweep_parallelism_prints_each_launcher_against_one_job_at_a_time() -> N
     )
     assert re.search(r"target parallel sweep <= 0.7x basic: \d+\.\d\dx (PASS|MISS)", out)
     assert re.search(r"floor \(its jobs' time / 2 workers / basic sweep\): \d+\.\d\dx", out)
+    assert re.search(r"jobs alone \(its jobs' time / 2 workers / basic's jobs' time\): \d+\.\d\dx", out)
 
 
 def test_text_throughput_prints_tokens_per_second_against_the_plain_loop() -> None:
