@@ -16,8 +16,8 @@ of every process it started; jobs is the sum of the jobs' own run times (``wall_
 
 The floor of a launcher's sweep ratio is its jobs' time ÷ ``--workers`` ÷ the basic sweep: the ratio
 of a launcher that packed its jobs perfectly and had nothing else to do. A job on its share of the
-cores is slower than on all of them (on 2 cores a one-epoch MultiDigits job takes about 1.4x as long
-with 1 torch thread as with 2: the jobs column), so 2 jobs side by side take about 0.7x the time of
+cores is slower than on all of them (on 2 cores a one-epoch MultiDigits job takes 1.4-1.5x as long
+with 1 torch thread as with 2: the jobs column), so 2 jobs side by side take 0.7-0.75x the time of
 the same jobs one after another (printed as *jobs alone*); Hydra's work around the jobs (composing
 every job's config to validate the batch, writing each job's directory) adds to both arms.
 
