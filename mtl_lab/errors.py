@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 
 class MtlLabError(Exception):
@@ -41,6 +42,17 @@ def unknown_choice(key: str, value: object, choices: Iterable[str], what: str = 
     if close:
         message += f"; did you mean {close[0]!r}?"
     return ConfigError(message)
+
+
+def other_output(
+    key: str, path: object, found: Mapping[str, Any] | None, wanted: Mapping[str, Any], kind: str, holds: str
+) -> ConfigError:
+    """The one-line refusal of an existing output that mtl_lab would write with other parameters:
+    ``kind`` names what it is not (no record ``found``), ``holds`` what it holds (another record)."""
+    held = f"is not a {kind}" if found is None else f"holds {holds} with {dict(found)}"
+    return ConfigError(
+        f"{key}: {path} exists and {held}, not {dict(wanted)}; not overwriting it: choose another {key}"
+    )
 
 
 @contextmanager

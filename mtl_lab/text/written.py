@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mtl_lab.errors import ConfigError
+from mtl_lab.errors import other_output
 
 
 def recorded(directory: Path, record: str) -> dict[str, Any] | None:
@@ -40,10 +40,7 @@ def _check_existing(directory: Path, record: str, wanted: dict[str, Any], key: s
     found = recorded(directory, record)
     if found == wanted:
         return True
-    held = f"is not a {what} directory" if found is None else f"holds {what} with {found}"
-    raise ConfigError(
-        f"{key}: {directory} exists and {held}, not {wanted}; not overwriting it: choose another {key}"
-    )
+    raise other_output(key, directory, found, wanted, f"{what} directory", what)
 
 
 def ensure_written(

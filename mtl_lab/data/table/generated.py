@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mtl_lab.errors import ConfigError
+from mtl_lab.errors import ConfigError, other_output
 
 
 def metadata_key(generator: str) -> bytes:
@@ -65,8 +65,5 @@ def ensure_generated(
         found = recorded_parameters(path, generator)
         if found == wanted:
             return path
-        what = f"is not a {generator} file" if found is None else f"holds the demo with {found}"
-        raise ConfigError(
-            f"data.path: {path} exists and {what}, not {wanted}; not overwriting it: choose another data.path"
-        )
+        raise other_output("data.path", path, found, wanted, f"{generator} file", "the demo")
     return write(path)
