@@ -44,12 +44,13 @@ class ParallelLauncher(Launcher):
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         from mtl_lab.sweeps.parallel_jobs import Sweep, default_start_method
-        from mtl_lab.sweeps.validated_configs import ValidatedConfigs
+        from mtl_lab.sweeps.validated_configs import KEEP, ValidatedConfigs
 
-        if (self.start_method or default_start_method()) == "fork":
-            # forked jobs reuse the configs the sweeper composes to validate a batch (shared context)
-            hydra_context.config_loader = ValidatedConfigs(hydra_context.config_loader)
-        self.sweep = Sweep(hydra_context=hydra_context, config=config, task_function=task_function)
+        # the sweeper validates a batch through the shared context's loader; forked jobs inherit what it kept
+        forked = (self.start_method or default_start_method()) == "fork"
+        configs = ValidatedConfigs(hydra_context.config_loader, keep=KEEP if forked else 0)
+        hydra_context.config_loader = configs
+        self.sweep = Sweep(hydra_context, config, task_function, configs)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         from mtl_lab.sweeps.parallel_jobs import launch

@@ -11,7 +11,8 @@ process, which has imported everything already: it starts in milliseconds.
   between jobs and a crash ends only its job.
 - Each job's torch threads follow the number of jobs running at once (:mod:`mtl_lab.sweeps.threads`).
 - A forked job takes the config the sweeper composed to validate the batch rather than composing it
-  again (:mod:`mtl_lab.sweeps.validated_configs`); a spawned one composes its own.
+  again (:mod:`mtl_lab.sweeps.validated_configs`); for spawned jobs none is kept (it would be pickled
+  to every job), so each composes its own.
 - A job whose process ends without a result (killed, out of memory, crashed) is returned as failed with
   its exit code; the other jobs of the batch still run (Hydra's basic sweeper then stops the multirun
   with that error; an Optuna search records a failed trial and goes on).
@@ -52,11 +53,13 @@ START_METHODS = ("fork", "spawn")
 
 @dataclass(frozen=True)
 class Sweep:
-    """What every job of the sweep needs: Hydra's context, the sweep's config and the task function."""
+    """What every job of the sweep needs: Hydra's context, the sweep's config, the task function and the
+    job configs the sweeper composed (``configs``, Hydra's config loader in ``hydra_context``)."""
 
     hydra_context: HydraContext
     config: DictConfig
     task_function: TaskFunction
+    configs: ValidatedConfigs
 
 
 @dataclass
@@ -83,11 +86,7 @@ def run_one(sweep: Sweep, num: int, overrides: Sequence[str], threads: int | Non
     """Run job ``num`` of ``sweep`` in this process, as hydra-joblib-launcher's workers do."""
     setup_globals()
     apply_job_threads(threads)
-    loader = sweep.hydra_context.config_loader
-    if isinstance(loader, ValidatedConfigs):
-        config = loader.take(sweep.config, overrides)
-    else:
-        config = loader.load_sweep_config(sweep.config, list(overrides))
+    config = sweep.configs.take(sweep.config, overrides)
     with open_dict(config):
         config.hydra.job.id = f"{config.hydra.job.name}_{num}"
         config.hydra.job.num = num
@@ -205,8 +204,7 @@ def launch(
             job.process.terminate()
         for process in ending + [job.process for job in running.values()]:
             process.join()
-        if isinstance(sweep.hydra_context.config_loader, ValidatedConfigs):
-            sweep.hydra_context.config_loader.forget()  # the batch's jobs are all forked
+        sweep.configs.forget()  # the batch's jobs have all started
     return [returns[num] for num in sorted(returns)]
 
 
